@@ -1,0 +1,29 @@
+"""rrmbook: multi-agent reinforcement learning for radio resource management.
+
+The library behind the book: batched simulators of the papers' network models, their
+baselines, learners and one evaluation path.
+
+>>> import rrmbook
+>>> env = rrmbook.make_env("paper-cg8", load="heavy", batch=1, seed=0)
+>>> res = rrmbook.evaluate(env, rrmbook.baselines.get("gms"), slots=200, seed=0)
+>>> res.mean_delay > 1.0
+True
+"""
+
+from . import baselines, conflict, metrics, traffic
+from .envs import ConflictGraphConfig, ConflictGraphEnv
+from .evaluate import Results, compare, evaluate
+from .envs.pettingzoo_env import make_parallel_env
+from .policy import FunctionPolicy, Policy, as_policy
+from .scenarios import SCENARIOS, make_config, make_env
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "baselines", "conflict", "metrics", "traffic",
+    "ConflictGraphConfig", "ConflictGraphEnv",
+    "Results", "compare", "evaluate",
+    "make_parallel_env",
+    "FunctionPolicy", "Policy", "as_policy",
+    "SCENARIOS", "make_config", "make_env",
+]

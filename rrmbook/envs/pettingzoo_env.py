@@ -1,0 +1,75 @@
+"""PettingZoo ``ParallelEnv`` adapter around a single copy (batch = 1) of an rrmbook env.
+
+Agents are named ``agent_0 .. agent_{K-1}``.  Observation of agent k: X_k (Z-8) as a float32
+vector; action: one choice per subband (``MultiDiscrete``), 0 = silent, i = i-th own device;
+reward: R_k (Z-10).  Episodes end by truncation only (time limit or a queue above
+``max_queue``); there is no terminal state.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+
+__all__ = ["RRMParallelEnv", "make_parallel_env"]
+
+
+class RRMParallelEnv(ParallelEnv):
+    metadata = {"name": "rrmbook_v0", "render_modes": []}
+
+    def __init__(self, env) -> None:
+        if env.batch != 1:
+            raise ValueError(f"the PettingZoo adapter wraps one copy: batch must be 1, got {env.batch}")
+        self.env = env
+        self.possible_agents = [f"agent_{k}" for k in range(env.n_agents)]
+        self.agents: list[str] = []
+        self.render_mode = None
+
+    @functools.lru_cache(maxsize=None)  # noqa: B019 - spaces are fixed per agent
+    def observation_space(self, agent: str) -> spaces.Box:
+        return spaces.Box(low=0.0, high=np.inf, shape=(self.env.obs_dim,), dtype=np.float32)
+
+    @functools.lru_cache(maxsize=None)  # noqa: B019
+    def action_space(self, agent: str) -> spaces.MultiDiscrete:
+        return spaces.MultiDiscrete([self.env.n_actions] * self.env.n_subbands)
+
+    def _obs(self, obs) -> dict[str, np.ndarray]:
+        return {a: obs.X[0, k].copy() for k, a in enumerate(self.possible_agents)}
+
+    def reset(self, seed: int | None = None, options: dict | None = None):
+        obs = self.env.reset(seed=seed)
+        self.agents = list(self.possible_agents)
+        return self._obs(obs), {a: {} for a in self.agents}
+
+    def step(self, actions: dict[str, np.ndarray]):
+        missing = [a for a in self.agents if a not in actions]
+        if missing:
+            raise ValueError(f"actions missing for agents {missing}")
+        joint = np.stack([np.asarray(actions[a], dtype=np.int64).reshape(self.env.n_subbands)
+                          for a in self.possible_agents])[None]
+        res = self.env.step(joint)
+        trunc = bool(res.truncated[0])
+        obs = self._obs(res.obs)
+        rewards = {a: float(res.rewards[0, k]) for k, a in enumerate(self.possible_agents)}
+        terminations = {a: False for a in self.agents}
+        truncations = {a: trunc for a in self.agents}
+        infos = {a: {} for a in self.agents}
+        if trunc:
+            self.agents = []
+        return obs, rewards, terminations, truncations, infos
+
+    def state(self) -> np.ndarray:
+        return self.env.state().zeta[0].astype(np.float32)
+
+    def close(self) -> None:
+        pass
+
+
+def make_parallel_env(scenario: str = "paper-cg8", load="medium", seed: int = 0, **overrides):
+    """A PettingZoo ``ParallelEnv`` for a named scenario (one copy)."""
+    from ..scenarios import make_env
+
+    return RRMParallelEnv(make_env(scenario, load=load, batch=1, seed=seed, **overrides))
