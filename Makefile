@@ -1,0 +1,71 @@
+# rrmbook: two commands do everything on a fresh machine with Python 3.11.
+#   make book   -> .venv + HTML book in _build/html (clean build, every chapter executed)
+#   make test   -> .venv + the book + the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+NBDIR  := _build/nbval
+
+.PHONY: help venv book test unit notebooks exercises grade lab lint bench clean
+
+help:
+	@echo "make book       build the HTML book into _build/html (clean, executed)"
+	@echo "make test       run the whole test suite (builds the book first)"
+	@echo "make unit       unit and property tests only (fast)"
+	@echo "make notebooks  write executed .ipynb copies of the chapters into _build/notebooks"
+	@echo "make exercises  regenerate exercises/ from solutions/"
+	@echo "make grade SUBMISSIONS=dir   grade a folder of submitted notebooks"
+	@echo "make lab        open the chapters in JupyterLab"
+	@echo "make bench      print the benchmark tables"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "torch==2.13.0"
+	$(PY) -m pip install --quiet -e ".[book,grade,dev]"
+	$(PY) -m ipykernel install --prefix $(VENV) --name python3 --display-name "Python 3 (rrmbook)" >/dev/null
+	touch $(STAMP)
+
+book: $(STAMP)
+	rm -rf _build/html _build/jupyter_execute _build/.doctrees
+	MPLBACKEND=Agg $(VENV)/bin/jupyter-book build . --warningiserror --keep-going || \
+	  (echo "book build failed"; exit 1)
+
+$(NBDIR): $(STAMP) $(wildcard chapters/*.md)
+	rm -rf $(NBDIR) && mkdir -p $(NBDIR)
+	$(VENV)/bin/jupytext --to ipynb --output-dir $(NBDIR) chapters/*.md >/dev/null 2>&1 || \
+	  (for f in chapters/*.md; do $(VENV)/bin/jupytext --to ipynb -o $(NBDIR)/$$(basename $${f%.md}).ipynb $$f >/dev/null; done)
+
+test: book $(NBDIR)
+	MPLBACKEND=Agg $(VENV)/bin/python -m pytest -n 2 --dist loadfile --nbval-lax \
+	  --nbval-cell-timeout=600 tests $(NBDIR) solutions
+
+unit: $(STAMP)
+	$(VENV)/bin/python -m pytest -n 2 tests -m "not slow"
+
+notebooks: $(STAMP)
+	mkdir -p _build/notebooks
+	for f in chapters/*.md; do \
+	  $(VENV)/bin/jupytext --to ipynb --execute -o _build/notebooks/$$(basename $${f%.md}).ipynb $$f; done
+
+exercises: $(STAMP)
+	$(VENV)/bin/rrmbook exercises build
+
+grade: $(STAMP)
+	$(VENV)/bin/rrmbook grade $(SUBMISSIONS) --out grading-output
+
+lab: $(STAMP)
+	$(VENV)/bin/pip install --quiet -e ".[lab]"
+	$(VENV)/bin/jupyter lab chapters
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check rrmbook tests benchmarks
+
+bench: $(STAMP)
+	$(VENV)/bin/python benchmarks/bench_conflict.py
+
+clean:
+	rm -rf _build
