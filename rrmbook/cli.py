@@ -1,0 +1,185 @@
+"""The ``rrmbook`` command.
+
+    rrmbook evaluate --scenario paper-cg8 --load heavy --policy gms --slots 5000
+    rrmbook compare  --scenario paper-cg8 --load light --policies gms llq qcsma
+    rrmbook reproduce fig8 [--slots 5000] [--out results/]
+    rrmbook scenarios | rrmbook policies
+    rrmbook exercises build
+    rrmbook grade SUBMISSIONS_DIR --out grading-output
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+
+def _load_arg(text: str):
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _table(rows: list[dict], columns: list[str]) -> str:
+    widths = {c: max(len(c), *(len(f"{r[c]}") for r in rows)) for c in columns}
+    line = "  ".join(c.ljust(widths[c]) for c in columns)
+    sep = "  ".join("-" * widths[c] for c in columns)
+    body = ["  ".join(f"{r[c]}".ljust(widths[c]) for c in columns) for r in rows]
+    return "\n".join([line, sep, *body])
+
+
+_SUMMARY_COLUMNS = ["policy", "information", "mean_delay", "p95_delay", "max_delay", "within_1",
+                    "delivered", "unfinished"]
+
+
+def cmd_evaluate(args) -> int:
+    import rrmbook
+
+    env = rrmbook.make_env(args.scenario, load=_load_arg(args.load), batch=args.batch, seed=args.seed)
+    policy = rrmbook.baselines.get(args.policy)
+    res = rrmbook.evaluate(env, policy, slots=args.slots, seed=args.seed, progress=args.progress)
+    s = res.summary()
+    if args.json:
+        print(json.dumps(s, indent=2))
+    else:
+        print(f"{args.policy} on {args.scenario} (load {args.load}), {args.slots} slots x "
+              f"{args.batch} cop{'y' if args.batch == 1 else 'ies'}, seed {args.seed}")
+        print(f"  mean delay      {s['mean_delay']:.3f} {res.delay_unit}")
+        print(f"  95th percentile {s['p95_delay']:.3f} {res.delay_unit}")
+        print(f"  max delay       {s['max_delay']:.3f} {res.delay_unit}")
+        print(f"  within 1 slot   {100 * s['within_1']:.1f} %")
+        print(f"  delivered       {s['delivered']} of {s['arrived']} packets "
+              f"({s['unfinished']} still queued)")
+    return 0
+
+
+def cmd_compare(args) -> int:
+    import rrmbook
+
+    env = rrmbook.make_env(args.scenario, load=_load_arg(args.load), batch=args.batch, seed=args.seed)
+    for name in args.policies:  # validate all names before any work starts
+        rrmbook.baselines.get(name)
+    results = rrmbook.compare(env, list(args.policies), slots=args.slots, seed=args.seed)
+    print(_table([r.summary() for r in results.values()], _SUMMARY_COLUMNS))
+    return 0
+
+
+def cmd_reproduce(args) -> int:
+    from .reproduce import FIGURES, reproduce
+
+    if args.figure not in FIGURES:
+        raise ValueError(f"unknown figure {args.figure!r}; choose one of {sorted(FIGURES)}")
+    path = reproduce(args.figure, out_dir=Path(args.out), slots=args.slots, seed=args.seed,
+                     batch=args.batch)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_scenarios(args) -> int:
+    from .scenarios import SCENARIOS
+
+    rows = [{"name": s.name, "family": s.family,
+             "loads": ", ".join(f"{k}={v}" for k, v in s.loads.items()),
+             "description": s.description} for s in SCENARIOS.values()]
+    print(_table(rows, ["name", "family", "loads", "description"]))
+    return 0
+
+
+def cmd_policies(args) -> int:
+    from . import baselines
+
+    rows = []
+    for name in baselines.available():
+        p = baselines.get(name)
+        rows.append({"name": name, "information": p.information, "coordination": p.coordination,
+                     "conflict_free": p.conflict_free})
+    print(_table(rows, ["name", "information", "coordination", "conflict_free"]))
+    return 0
+
+
+def cmd_exercises(args) -> int:
+    from .grading import build_exercises
+
+    written = build_exercises(args.solutions, args.out)
+    for p in written:
+        print(f"wrote {p}")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    from .grading import grade_submissions
+
+    csv_path = grade_submissions(args.submissions, args.out, solutions_dir=args.solutions,
+                                 timeout_per_cell=args.timeout)
+    print(f"grades: {csv_path}")
+    print(f"feedback: {Path(args.out) / 'feedback'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rrmbook", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def sim_args(sp, default_load="medium"):
+        sp.add_argument("--scenario", default="paper-cg8", help="named scenario (see `rrmbook scenarios`)")
+        sp.add_argument("--load", default=default_load,
+                        help="load preset (light/medium/heavy) or packets per device per slot")
+        sp.add_argument("--slots", type=int, default=5000, help="slots to simulate")
+        sp.add_argument("--batch", type=int, default=1, help="independent copies simulated at once")
+        sp.add_argument("--seed", type=int, default=0)
+
+    sp = sub.add_parser("evaluate", help="run one policy and print its delay summary")
+    sim_args(sp)
+    sp.add_argument("--policy", default="gms", help="baseline name (see `rrmbook policies`)")
+    sp.add_argument("--json", action="store_true", help="print the summary as JSON")
+    sp.add_argument("--progress", action="store_true", help="show a progress bar")
+    sp.set_defaults(func=cmd_evaluate)
+
+    sp = sub.add_parser("compare", help="run several policies on the same arrivals")
+    sim_args(sp)
+    sp.add_argument("--policies", nargs="+", default=["gms", "gms_multichannel", "llq", "qcsma", "max_weight"])
+    sp.set_defaults(func=cmd_compare)
+
+    sp = sub.add_parser("reproduce", help="regenerate a paper figure's data and plot")
+    sp.add_argument("figure", help="figure id, e.g. fig7 or fig8")
+    sp.add_argument("--slots", type=int, default=5000)
+    sp.add_argument("--batch", type=int, default=4)
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--out", default="results", help="output folder")
+    sp.set_defaults(func=cmd_reproduce)
+
+    sub.add_parser("scenarios", help="list named scenarios").set_defaults(func=cmd_scenarios)
+    sub.add_parser("policies", help="list baseline policies").set_defaults(func=cmd_policies)
+
+    sp = sub.add_parser("exercises", help="generate exercises/ from solutions/")
+    sp.add_argument("action", choices=["build"])
+    sp.add_argument("--solutions", default="solutions")
+    sp.add_argument("--out", default="exercises")
+    sp.set_defaults(func=cmd_exercises)
+
+    sp = sub.add_parser("grade", help="grade a folder of submitted notebooks")
+    sp.add_argument("submissions", help="folder of submitted .ipynb files")
+    sp.add_argument("--out", default="grading-output", help="where grades.csv and feedback/ go")
+    sp.add_argument("--solutions", default="solutions", help="instructor sources")
+    sp.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per cell")
+    sp.set_defaults(func=cmd_grade)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, TypeError, FileNotFoundError) as err:
+        print(f"rrmbook: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
