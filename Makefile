@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml
 
 book: $(STAMP)
 	rm -rf _build/html _build/jupyter_execute _build/.doctrees
-	MPLBACKEND=Agg $(VENV)/bin/jupyter-book build . --warningiserror --keep-going || \
+	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going || \
 	  (echo "book build failed"; exit 1)
 
 test: book
@@ -50,7 +50,7 @@ notebooks: $(STAMP)
 	  $(VENV)/bin/jupytext --to ipynb --execute -o _build/notebooks/$$(basename $${f%.md}).ipynb $$f; done
 
 exercises: $(STAMP)
-	$(VENV)/bin/rrmbook exercises build
+	$(VENV)/bin/rrmbook exercises build --grading-dir _build/grading
 
 grade: $(STAMP)
 	$(VENV)/bin/rrmbook grade $(SUBMISSIONS) --out grading-output

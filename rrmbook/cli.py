@@ -103,9 +103,16 @@ def cmd_policies(args) -> int:
 
 
 def cmd_exercises(args) -> int:
-    from .grading import build_exercises
+    from .grading import build_exercises, stale_exercises
 
-    written = build_exercises(args.solutions, args.out)
+    if args.action == "check":
+        stale = stale_exercises(args.solutions, args.out)
+        for name in stale:
+            print(f"out of date: {name}")
+        print("exercises are in sync with solutions" if not stale else
+              "run `rrmbook exercises build` to regenerate")
+        return 1 if stale else 0
+    written = build_exercises(args.solutions, args.out, grading_dir=args.grading_dir)
     for p in written:
         print(f"wrote {p}")
     return 0
@@ -115,7 +122,7 @@ def cmd_grade(args) -> int:
     from .grading import grade_submissions
 
     csv_path = grade_submissions(args.submissions, args.out, solutions_dir=args.solutions,
-                                 timeout_per_cell=args.timeout)
+                                 assignment=args.assignment, timeout_per_cell=args.timeout)
     print(f"grades: {csv_path}")
     print(f"feedback: {Path(args.out) / 'feedback'}")
     return 0
@@ -157,8 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("scenarios", help="list named scenarios").set_defaults(func=cmd_scenarios)
     sub.add_parser("policies", help="list baseline policies").set_defaults(func=cmd_policies)
 
-    sp = sub.add_parser("exercises", help="generate exercises/ from solutions/")
-    sp.add_argument("action", choices=["build"])
+    sp = sub.add_parser("exercises", help="generate exercises/ from solutions/ (or check sync)")
+    sp.add_argument("action", choices=["build", "check"])
+    sp.add_argument("--grading-dir", default=None,
+                    help="also write the autograder (with hidden tests) here")
     sp.add_argument("--solutions", default="solutions")
     sp.add_argument("--out", default="exercises")
     sp.set_defaults(func=cmd_exercises)
@@ -167,6 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("submissions", help="folder of submitted .ipynb files")
     sp.add_argument("--out", default="grading-output", help="where grades.csv and feedback/ go")
     sp.add_argument("--solutions", default="solutions", help="instructor sources")
+    sp.add_argument("--assignment", default=None,
+                    help="solution notebook name without .ipynb (needed when solutions/ has several)")
     sp.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per cell")
     sp.set_defaults(func=cmd_grade)
     return p

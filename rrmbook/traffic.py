@@ -64,6 +64,7 @@ def fifo_delays(
     departures: np.ndarray,
     packet_size: float = 1.0,
     within_slot: bool = False,
+    capacity: np.ndarray | None = None,
 ) -> DelayRecord:
     """Per-packet delays of FIFO queues from per-slot counts.
 
@@ -77,6 +78,10 @@ def fifo_delays(
         (conflict graph: the smallest delay is exactly 1 slot).  If true, units flow at a
         constant rate within the slot and a packet completes when its last unit is
         delivered (cellular model: delays can be fractions of a slot).
+    capacity : ``(T, B, N)`` units the link *could* deliver in each slot (its rate times the
+        slot).  With ``within_slot`` a packet's last unit leaves at (units before it) /
+        capacity into the slot, so a queue that empties early finishes early.  Defaults to
+        ``departures`` (the link is busy for the whole slot).
 
     Delay = completion time - arrival time, with arrival at the start of the arrival slot
     (SPEC section 0).  Queued packets are reported separately, never as delivered.
@@ -89,10 +94,26 @@ def fifo_delays(
             f"{departures.shape}"
         )
     T, B, N = arrivals.shape
+    if T == 0:
+        raise ValueError("arrivals and departures cover no slot (T = 0)")
+    if packet_size <= 0:
+        raise ValueError(f"packet_size must be > 0, got {packet_size}")
     a = arrivals.reshape(T, B * N).T  # (BN, T)
     d = departures.reshape(T, B * N).T
     cum_a = np.cumsum(a, axis=1)
     cum_d = np.cumsum(d, axis=1)
+    if np.any(d < 0) or np.any(cum_d > cum_a * packet_size + 1e-6 * packet_size):
+        raise ValueError("departures must be >= 0 and never exceed the units that have arrived "
+                         "(FIFO queues cannot serve packets before they arrive)")
+    if capacity is None:
+        c = d
+    else:
+        capacity = np.asarray(capacity, dtype=np.float64)
+        if capacity.shape != arrivals.shape:
+            raise ValueError(f"capacity must have shape {arrivals.shape}, got {capacity.shape}")
+        if np.any(capacity < departures - 1e-9):
+            raise ValueError("capacity must be >= departures in every slot")
+        c = capacity.reshape(T, B * N).T
     n_arrived = cum_a[:, -1].astype(np.int64)
     # delivered packets: whole packets only (a tolerance absorbs float bit counts)
     n_done = np.floor(cum_d[:, -1] / packet_size + 1e-9).astype(np.int64)
@@ -109,7 +130,7 @@ def fifo_delays(
     dep_slot = _rowwise_searchsorted(cum_d, stream[done], end_units - 1e-9)
     if within_slot:
         before = np.where(dep_slot > 0, cum_d[stream[done], np.maximum(dep_slot - 1, 0)], 0.0)
-        rate = d[stream[done], dep_slot]
+        rate = c[stream[done], dep_slot]
         completion = dep_slot + (end_units - before) / rate
     else:
         completion = dep_slot + 1.0
@@ -142,10 +163,16 @@ class PacketLedger:
     def __init__(self) -> None:
         self._arrivals: list[np.ndarray] = []
         self._departures: list[np.ndarray] = []
+        self._capacity: list[np.ndarray] = []
 
-    def record(self, arrivals: np.ndarray, departures: np.ndarray) -> None:
+    def record(self, arrivals: np.ndarray, departures: np.ndarray,
+               capacity: np.ndarray | None = None) -> None:
+        """Record one slot: packets arrived, units delivered and (optionally) units the
+        links could have delivered."""
         self._arrivals.append(np.asarray(arrivals, dtype=np.int32).copy())
         self._departures.append(np.asarray(departures).copy())
+        if capacity is not None:
+            self._capacity.append(np.asarray(capacity, dtype=np.float64).copy())
 
     def __len__(self) -> int:
         return len(self._arrivals)
@@ -161,4 +188,7 @@ class PacketLedger:
     def delays(self, packet_size: float = 1.0, within_slot: bool = False) -> DelayRecord:
         if not self._arrivals:
             raise ValueError("the ledger is empty: run at least one slot first")
-        return fifo_delays(self.arrivals, self.departures, packet_size, within_slot)
+        if self._capacity and len(self._capacity) != len(self._arrivals):
+            raise ValueError("capacity was recorded for some slots only")
+        capacity = np.stack(self._capacity) if self._capacity else None
+        return fifo_delays(self.arrivals, self.departures, packet_size, within_slot, capacity)

@@ -127,11 +127,11 @@ class ConflictGraphEnv:
         self.graph = g
         self.n_devices = g.number_of_nodes()
         self.n_subbands = int(config.n_subbands)
+        self.adjacency = adjacency_matrix(g)  # checks the labels are 0..N-1 first
         self.owner = np.array([g.nodes[n]["agent"] for n in range(self.n_devices)], dtype=np.int64)
         if self.owner.min() < 0 or sorted(set(self.owner.tolist())) != list(range(self.owner.max() + 1)):
             raise ValueError("agent labels must be 0..K-1 with every agent owning a device")
         self.n_agents = int(self.owner.max()) + 1
-        self.adjacency = adjacency_matrix(g)
         self.exclusion = exclusion_matrix(self.adjacency, self.owner)
         counts = np.bincount(self.owner, minlength=self.n_agents)
         self.max_devices = int(counts.max())
@@ -164,7 +164,6 @@ class ConflictGraphEnv:
         self.local_index[self.agent_devices[rows, cols]] = cols + 1
         self.action_mask = self.device_of >= 0
         self.action_mask[:, 0] = True
-        self._seed = seed
         self.ledger: PacketLedger | None = None
         self.reset(seed)
 
@@ -216,10 +215,13 @@ class ConflictGraphEnv:
 
     # ------------------------------------------------------------------ dynamics
     def reset(self, seed: int | None = None) -> Observation:
-        """Empty every queue, restart the clock and (re)seed the traffic stream."""
-        if seed is not None:
-            self._seed = seed
-        self._traffic = np.random.default_rng([int(self._seed), _TRAFFIC_STREAM])
+        """Empty every queue and restart the clock.
+
+        With a ``seed`` the traffic stream restarts from it (same seed, same arrivals); with
+        ``None`` it carries on, so consecutive episodes see fresh arrivals (the Gymnasium
+        convention)."""
+        if seed is not None or not hasattr(self, "_traffic"):
+            self._traffic = np.random.default_rng([int(seed or 0), _TRAFFIC_STREAM])
         self.t = 0
         self.slot_in_episode = np.zeros(self.batch, dtype=np.int64)
         self.q = np.zeros((self.batch, self.n_devices), dtype=np.int64)
@@ -229,8 +231,16 @@ class ConflictGraphEnv:
 
     def reset_copies(self, mask: np.ndarray) -> Observation:
         """Start a new episode in the copies where ``mask`` is true (queues emptied; the
-        arrivals already drawn for this slot are discarded there)."""
+        arrivals already drawn for this slot are discarded there).
+
+        Not allowed while a ledger records: discarded packets would break the accounting
+        arrived = delivered + queued that per-packet delays rely on."""
+        if self.ledger is not None:
+            raise ValueError("reset_copies would discard queued packets while a ledger is "
+                             "recording; evaluation runs never reset copies")
         mask = np.asarray(mask, dtype=bool)
+        if mask.shape != (self.batch,):
+            raise ValueError(f"mask must have shape (batch,) = ({self.batch},), got {mask.shape}")
         self.q[mask] = 0
         self.arrivals[mask] = 0
         self.zeta = self.q + self.arrivals
