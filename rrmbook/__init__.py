@@ -12,8 +12,8 @@ True
 
 from . import baselines, conflict, metrics, traffic
 from .envs import ConflictGraphConfig, ConflictGraphEnv
-from .evaluate import Results, compare, evaluate
 from .envs.pettingzoo_env import make_parallel_env
+from .evaluate import Results, compare, evaluate
 from .policy import FunctionPolicy, Policy, as_policy
 from .scenarios import SCENARIOS, make_config, make_env
 

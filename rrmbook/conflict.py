@@ -28,6 +28,8 @@ __all__ = [
     "agent_neighbourhoods",
     "maximal_independent_sets",
     "draw_conflict_graph",
+    "ring_layout",
+    "AGENT_COLORS",
 ]
 
 #: 0-based edges of the paper's Fig. 2 conflict graph (8 devices, 4 agents).  The first
@@ -195,7 +197,13 @@ def maximal_independent_sets(exclusion: np.ndarray, limit: int = 200_000) -> np.
     return mat
 
 
-def _ring_layout(graph: nx.DiGraph) -> dict[int, np.ndarray]:
+#: Agent colours for graph drawings: no green or red, which mark success and collision.
+AGENT_COLORS = ("#4C72B0", "#DD8452", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974",
+                "#64B5CD")
+
+
+def ring_layout(graph: nx.DiGraph) -> dict[int, np.ndarray]:
+    """Devices on a circle, device 0 at the top, clockwise (the paper's Fig. 2 drawing)."""
     n = graph.number_of_nodes()
     angles = np.pi / 2 - 2 * np.pi * np.arange(n) / n
     return {i: np.array([np.cos(a), np.sin(a)]) for i, a in enumerate(angles)}
@@ -218,9 +226,8 @@ def draw_conflict_graph(
 
     if ax is None:
         _, ax = plt.subplots(figsize=(4.2, 4.2))
-    pos = pos or (_ring_layout(graph) if graph.number_of_nodes() <= 12 else nx.spring_layout(graph, seed=0))
+    pos = pos or (ring_layout(graph) if graph.number_of_nodes() <= 12 else nx.spring_layout(graph, seed=0))
     owner = [graph.nodes[n].get("agent", 0) for n in graph.nodes]
-    cmap = plt.get_cmap("tab10")
     both = [(i, j) for i, j in graph.edges if graph.has_edge(j, i) and i < j]
     one = [(i, j) for i, j in graph.edges if not graph.has_edge(j, i)]
     ug = nx.Graph(both)
@@ -229,7 +236,7 @@ def draw_conflict_graph(
         graph, pos, ax=ax, edgelist=one, width=1.0, edge_color="0.55", style="dashed",
         arrows=True, arrowstyle="-|>", arrowsize=12, node_size=600,
     )
-    colors = [cmap(a % 10) for a in owner]
+    colors = [AGENT_COLORS[a % len(AGENT_COLORS)] for a in owner]
     edgecolors = "black"
     linewidths = 1.0
     if scheduled is not None:

@@ -53,7 +53,10 @@ class Policy(ABC):
 
 
 class FunctionPolicy(Policy):
-    """Wrap a plain function ``f(obs)`` or ``f(obs, state)`` (a student's scheduler, say)."""
+    """Wrap a plain function ``f(obs)`` or ``f(obs, state)`` (a student's scheduler, say).
+
+    A function with a keyword parameter ``rng`` receives the policy's seeded random stream,
+    so a randomised rule is reproducible: ``def my_rule(obs, rng): ...``."""
 
     def __init__(self, fn: Callable, name: str | None = None, information: str = "local",
                  conflict_free: bool = False) -> None:
@@ -65,13 +68,18 @@ class FunctionPolicy(Policy):
         self.name = name or getattr(fn, "__name__", "function")
         self.information = information
         self.conflict_free = conflict_free
-        self._n_params = len(inspect.signature(fn).parameters)
+        params = inspect.signature(fn).parameters
+        self._wants_rng = "rng" in params
+        self._n_params = len(params) - self._wants_rng
         if information == "global" and self._n_params < 2:
             raise TypeError(f"a global policy function must accept (obs, state); {self.name} takes "
                             f"{self._n_params} argument(s)")
 
     def act(self, obs, state=None):
-        return self.fn(obs, state) if self._n_params >= 2 else self.fn(obs)
+        kwargs = {"rng": self.rng} if self._wants_rng else {}
+        if self._n_params >= 2:
+            return self.fn(obs, state, **kwargs)
+        return self.fn(obs, **kwargs)
 
 
 def as_policy(obj: Policy | Callable, **kwargs) -> Policy:

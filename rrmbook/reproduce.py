@@ -29,8 +29,9 @@ def fig7_data(slots: int = 5000, seed: int = 0, batch: int = 1) -> dict:
     out = {"figure": "fig7", "scenario": "paper-cg8", "load": "light", "slots": slots,
            "seed": seed, "batch": batch, "methods": {}}
     for name, res in results.items():
-        x, F = res.cdf()
-        out["methods"][name] = {"delay": x.tolist(), "cdf": F.tolist(), **res.summary()}
+        values, counts = np.unique(res.delays, return_counts=True)
+        out["methods"][name] = {"delay": values.tolist(), "count": counts.tolist(),
+                                **res.summary()}
     return out
 
 
@@ -49,13 +50,11 @@ def fig8_data(slots: int = 5000, seed: int = 0, batch: int = 1) -> dict:
 def _plot_fig7(data: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, m in data["methods"].items():
-        ax.step(m["delay"], m["cdf"], where="post", label=name)
-    ax.set_xlabel("packet delay (slots)")
-    ax.set_ylabel("CDF")
-    ax.set_xlim(0, max(20, 1))
-    ax.legend()
+    from .plots import delay_cdf
+
+    delays = {name: np.repeat(m["delay"], m["count"]) for name, m in data["methods"].items()}
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    delay_cdf(delays, ax=ax, title=f"paper-cg8, light load, {data['slots']} slots")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -64,17 +63,12 @@ def _plot_fig7(data: dict, path: Path) -> None:
 def _plot_fig8(data: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    loads = list(data["table"])
-    methods = list(next(iter(data["table"].values())))
-    width = 0.8 / len(methods)
-    fig, ax = plt.subplots(figsize=(6.5, 4))
-    for i, name in enumerate(methods):
-        vals = [data["table"][ld][name]["mean_delay"] for ld in loads]
-        ax.bar(np.arange(len(loads)) + i * width, vals, width, label=name)
-    ax.set_xticks(np.arange(len(loads)) + 0.4 - width / 2, loads)
-    ax.set_yscale("log")
-    ax.set_ylabel("average delay (slots)")
-    ax.legend(fontsize=8)
+    from .plots import mean_delay_bars
+
+    table = {load: {name: s["mean_delay"] for name, s in row.items()}
+             for load, row in data["table"].items()}
+    fig, ax = plt.subplots(figsize=(7, 4))
+    mean_delay_bars(table, ax=ax, title=f"paper-cg8, {data['slots']} slots")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

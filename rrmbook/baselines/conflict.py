@@ -256,8 +256,8 @@ class QCSMA(_SchedulePolicy):
     def act(self, obs, state=None):
         own = obs.X[:, self.env.owner, self.own_pos]  # each device's queue, read by its agent
         backoff = self.rng.integers(0, self.W, size=own.shape)
-        decision = qcsma_decision_set(self.env.exclusion, backoff, self.W)
-        self.on = qcsma_update(self.on, decision, own, self.env.exclusion, self.rng)
+        self.decision = qcsma_decision_set(self.env.exclusion, backoff, self.W)
+        self.on = qcsma_update(self.on, self.decision, own, self.env.exclusion, self.rng)
         return self._to_actions(np.repeat(self.on[:, None, :], self.env.n_subbands, axis=1))
 
 

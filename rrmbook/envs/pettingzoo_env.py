@@ -28,11 +28,11 @@ class RRMParallelEnv(ParallelEnv):
         self.agents: list[str] = []
         self.render_mode = None
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - spaces are fixed per agent
+    @functools.cache  # noqa: B019 - spaces are fixed per agent
     def observation_space(self, agent: str) -> spaces.Box:
         return spaces.Box(low=0.0, high=np.inf, shape=(self.env.obs_dim,), dtype=np.float32)
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019
+    @functools.cache  # noqa: B019
     def action_space(self, agent: str) -> spaces.MultiDiscrete:
         return spaces.MultiDiscrete([self.env.n_actions] * self.env.n_subbands)
 

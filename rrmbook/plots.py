@@ -1,0 +1,497 @@
+"""Matplotlib figures used by the chapters, the widgets and ``rrmbook reproduce``.
+
+Every function is pure: it takes data (a :class:`~rrmbook.evaluate.Results`, a dict of them,
+or plain arrays), draws on the ``ax`` it is given (or on a new one) and returns the axes.
+Nothing here runs a simulation.  One method keeps one colour across the whole book:
+:func:`color_of` and :func:`label_of` are the single source of colours and legend labels.
+
+==========================  ==================================================================
+function                    what it draws
+==========================  ==================================================================
+``delay_cdf``               step CDFs of packet delays, dashed line at each maximum (Fig. 7)
+``mean_delay_bars``         grouped bars of average delay per load and method (Fig. 8)
+``delay_vs_load``           average delay against the arrival rate, optional capacity line
+``queue_traces``            total queue length over time (moving average)
+``arrival_departure_curves``  cumulative arrivals/departures of one FIFO queue, packet delays
+``activity_grid``           which device is on in which slot (a raster)
+``subband_schedules``       one conflict-graph panel per subband: served, collided, wasted
+==========================  ==================================================================
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import networkx as nx
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.colors import ListedColormap
+
+from .conflict import adjacency_matrix, conflict_success, draw_conflict_graph, ring_layout
+
+__all__ = [
+    "METHOD_COLORS",
+    "METHOD_LABELS",
+    "color_of",
+    "label_of",
+    "delay_cdf",
+    "mean_delay_bars",
+    "delay_vs_load",
+    "queue_traces",
+    "arrival_departure_curves",
+    "activity_grid",
+    "subband_schedules",
+]
+
+#: One colour per method, used by every figure of the book.  Related methods get related
+#: colours (the two GMS variants are blues, the learned policies warm colours).
+METHOD_COLORS: dict[str, str] = {
+    # conflict-graph baselines
+    "gms": "#1f77b4",
+    "gms_multichannel": "#17becf",
+    "max_weight": "#2ca02c",
+    "llq": "#9467bd",
+    "qcsma": "#8c564b",
+    "random": "#7f7f7f",
+    # learned (multi-agent PPO)
+    "mappo_shared": "#d62728",
+    "mappo_separate": "#ff7f0e",
+    "marl_shared": "#d62728",
+    "marl_separate": "#ff7f0e",
+    # multi-cell baselines
+    "fp": "#2ca02c",
+    "wmmse": "#e377c2",
+    "fair_itlinq": "#bcbd22",
+    "itlinq": "#bcbd22",
+    "full_power": "#4d4d4d",
+    "greedy": "#9467bd",
+    # proportional-fair scheduling
+    "random_walk": "#7f7f7f",
+    "tdm": "#8c564b",
+    "cql_centralised": "#d62728",
+    "cql_independent": "#ff9896",
+    "cql_ctde": "#ff7f0e",
+    "dqn": "#aec7e8",
+    "sac": "#c5b0d5",
+}
+
+#: Legend labels.  The paper's GMS uses one independent set on every subband; the book's
+#: multi-channel GMS re-runs the greedy on each subband.
+METHOD_LABELS: dict[str, str] = {
+    "gms": "GMS (paper: one set)",
+    "gms_multichannel": "GMS (multi-channel)",
+    "max_weight": "max-weight",
+    "llq": "LLQ",
+    "qcsma": "Q-CSMA",
+    "random": "random",
+    "mappo_shared": "MARL shared",
+    "mappo_separate": "MARL separate",
+    "marl_shared": "MARL shared",
+    "marl_separate": "MARL separate",
+    "fp": "FP",
+    "wmmse": "WMMSE",
+    "fair_itlinq": "Fair-ITLinQ",
+    "itlinq": "ITLinQ",
+    "full_power": "full power",
+    "greedy": "greedy",
+    "random_walk": "random walk",
+    "tdm": "TDM",
+    "cql_centralised": "CQL (centralised)",
+    "cql_independent": "CQL (independent)",
+    "cql_ctde": "CQL (CTDE)",
+    "dqn": "DQN",
+    "sac": "SAC",
+}
+
+_FALLBACK = ["#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d",
+             "#31a354", "#756bb1", "#636363"]
+
+
+def _key(name: str) -> str:
+    return str(name).strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def color_of(name: str) -> str:
+    """The book-wide colour of method ``name`` (case, spaces and dashes are ignored).
+
+    Unknown names get a colour from a fixed palette chosen by a hash of the name, so the
+    same name has the same colour in every figure and every run.
+    """
+    key = _key(name)
+    if key in METHOD_COLORS:
+        return METHOD_COLORS[key]
+    return _FALLBACK[zlib.crc32(key.encode()) % len(_FALLBACK)]
+
+
+def label_of(name: str) -> str:
+    """The legend label of method ``name`` (the name itself when it has none)."""
+    return METHOD_LABELS.get(_key(name), str(name))
+
+
+# --------------------------------------------------------------------------- helpers
+def _axes(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def _delays(obj: Any) -> np.ndarray:
+    """Delays of a Results (``.delays``) or of a plain array."""
+    return np.asarray(getattr(obj, "delays", obj), dtype=float)
+
+
+def _mean_delay(obj: Any) -> float:
+    if hasattr(obj, "mean_delay"):
+        return float(obj.mean_delay)
+    return float(obj)
+
+
+def _queue_total(obj: Any) -> np.ndarray:
+    """Total queue per slot from a Results (``.queue_trace``, ``(T, N)``) or an array."""
+    trace = np.asarray(getattr(obj, "queue_trace", obj), dtype=float)
+    return trace.sum(axis=1) if trace.ndim == 2 else trace
+
+
+def _unit(results: Mapping[str, Any]) -> str:
+    for r in results.values():
+        return getattr(r, "delay_unit", "slots")
+    return "slots"
+
+
+# --------------------------------------------------------------------------- delays
+def delay_cdf(
+    results: Mapping[str, Any],
+    ax: Axes | None = None,
+    max_delay: float | None = None,
+    title: str | None = None,
+    show_max: bool = True,
+    show_mean: bool = True,
+    log_x: bool = False,
+) -> Axes:
+    """Empirical CDFs of packet delays, one step curve per method (the paper's Fig. 7).
+
+    Parameters
+    ----------
+    results : ``{method: Results}`` (or ``{method: array of delays}``).
+    max_delay : right end of the x axis; by default just beyond the largest delay.
+    show_max : draw a dashed vertical line, in the method's colour, at its largest delay.
+    show_mean : put each method's average delay in its legend entry.
+    log_x : logarithmic delay axis (useful when one method's tail is much longer).
+    """
+    ax = _axes(ax, (6.0, 4.0))
+    top = 0.0
+    for name, res in results.items():
+        d = _delays(res)
+        if d.size == 0:
+            continue
+        x, counts = np.unique(d, return_counts=True)
+        F = np.cumsum(counts) / d.size
+        start = x[0] if log_x else 0.0
+        color = color_of(name)
+        label = label_of(name) + (f" (mean {d.mean():.2f})" if show_mean else "")
+        ax.step(np.r_[start, x], np.r_[0.0, F], where="post", color=color, lw=1.8, label=label)
+        if show_max:
+            ax.axvline(x[-1], color=color, ls="--", lw=1.0, alpha=0.8)
+        top = max(top, float(x[-1]))
+    right = max_delay if max_delay is not None else (top * 1.05 + 0.5 if top else 1.0)
+    if log_x:
+        ax.set_xscale("log")
+        ax.set_xlim(0.9, right)
+    else:
+        ax.set_xlim(0, right)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(f"packet delay ({_unit(results)})")
+    ax.set_ylabel("fraction of packets with delay ≤ x")
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def mean_delay_bars(
+    table: Mapping[str, Mapping[str, Any]],
+    ax: Axes | None = None,
+    log: bool = True,
+    title: str | None = None,
+    annotate: bool = True,
+    reported: Mapping[str, Mapping[str, float]] | None = None,
+    unit: str = "slots",
+) -> Axes:
+    """Grouped bars of average delay: one group per load, one bar per method (the paper's
+    Fig. 8).
+
+    Parameters
+    ----------
+    table : ``{load: {method: mean delay}}``; a value may also be a Results.
+    log : logarithmic delay axis (delays of unstable methods are orders of magnitude larger).
+    annotate : write each bar's value above it.
+    reported : ``{load: {method: value}}`` of published numbers, drawn as black stars on the
+        matching bars so measured and reported values can be compared at a glance.
+    """
+    ax = _axes(ax, (7.0, 4.0))
+    loads = list(table)
+    methods: list[str] = []
+    for row in table.values():
+        methods += [m for m in row if m not in methods]
+    width = 0.8 / max(len(methods), 1)
+    centres = np.arange(len(loads), dtype=float)
+    star_done = False
+    for i, m in enumerate(methods):
+        vals = np.array([_mean_delay(table[ld][m]) if m in table[ld] else np.nan for ld in loads])
+        xs = centres - 0.4 + (i + 0.5) * width
+        ax.bar(xs, vals, width * 0.92, color=color_of(m), label=label_of(m))
+        tops = vals.copy()
+        if reported:
+            for i_ld, (x, ld) in enumerate(zip(xs, loads, strict=True)):
+                if m in reported.get(ld, {}):
+                    rep = float(reported[ld][m])
+                    ax.plot(x, rep, marker="*", ms=11, color="black", ls="none",
+                            label=None if star_done else "reported in the paper")
+                    star_done = True
+                    tops[i_ld] = np.fmax(tops[i_ld], rep * 1.08)  # label clears the star
+        if annotate:
+            for x, v, top in zip(xs, vals, tops, strict=True):
+                if np.isfinite(v):
+                    ax.annotate(f"{v:.2f}", (x, top), xytext=(0, 2), textcoords="offset points",
+                                ha="center", va="bottom", fontsize=7,
+                                rotation=90 if len(methods) > 4 else 0)
+    ax.set_xticks(centres, [str(ld) for ld in loads])
+    ax.set_xlabel("traffic load")
+    ax.set_ylabel(f"average packet delay ({unit})")
+    if log:
+        ax.set_yscale("log")
+        ax.margins(y=0.25)
+    else:
+        ax.margins(y=0.15)
+    ax.grid(axis="y", alpha=0.3, which="both")
+    ax.legend(fontsize=8, ncols=2)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def delay_vs_load(
+    loads: Sequence[float],
+    delays: Mapping[str, Sequence[Any]],
+    ax: Axes | None = None,
+    capacity: float | None = None,
+    log: bool = True,
+    title: str | None = None,
+    xlabel: str = "arrival rate λ (packets per device per slot)",
+    unit: str = "slots",
+) -> Axes:
+    """Average delay against the arrival rate, one line per method.
+
+    ``delays[method][i]`` is the average delay (or a Results) at ``loads[i]``.  With
+    ``capacity`` a shaded region marks the rates no scheduler can sustain.
+    """
+    ax = _axes(ax, (6.0, 4.0))
+    loads = np.asarray(loads, dtype=float)
+    for m, vals in delays.items():
+        y = np.array([_mean_delay(v) for v in vals])
+        ax.plot(loads, y, marker="o", ms=4, color=color_of(m), label=label_of(m))
+    if capacity is not None:
+        ax.axvline(capacity, color="black", ls="--", lw=1.0)
+        ax.axvspan(capacity, max(capacity, loads.max()) + 0.02, color="0.85", zorder=0,
+                   label="outside the capacity region")
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(f"average packet delay ({unit})")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+# --------------------------------------------------------------------------- queues
+def queue_traces(
+    results: Any,
+    ax: Axes | None = None,
+    window: int = 50,
+    title: str | None = None,
+    log: bool = False,
+    per_device: bool = False,
+) -> Axes:
+    """Total queue length (packets, summed over devices) over time.
+
+    ``results`` is a Results, ``{method: Results}`` or ``{name: (T, N) array}``.  A moving
+    average over ``window`` slots smooths the Poisson noise; ``per_device`` divides the total
+    by the number of devices.
+    """
+    ax = _axes(ax, (6.0, 3.5))
+    if not isinstance(results, Mapping):
+        results = {getattr(results, "policy", "queue"): results}
+    window = max(int(window), 1)
+    for name, res in results.items():
+        total = _queue_total(res)
+        if per_device:
+            n = np.asarray(getattr(res, "queue_trace", res)).shape[-1]
+            total = total / n
+        w = min(window, total.size)
+        smooth = np.convolve(total, np.ones(w) / w, mode="valid")
+        t = np.arange(smooth.size) + w
+        ax.plot(t, smooth, color=color_of(name), lw=1.4, label=label_of(name))
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel("slot")
+    what = "queue per device" if per_device else "total queue"
+    ax.set_ylabel(f"{what} (packets)" + (f", {window}-slot average" if window > 1 else ""))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def arrival_departure_curves(
+    arrivals: Sequence[int],
+    departures: Sequence[int],
+    ax: Axes | None = None,
+    title: str | None = None,
+    annotate: bool = True,
+) -> Axes:
+    """Cumulative arrivals and departures of one FIFO queue (the classic queueing picture).
+
+    Packets arrive at the *start* of their slot and a served packet leaves at the *end* of
+    its slot, so packet i's delay is the horizontal gap between the two staircases at
+    height i + 1/2; with ``annotate`` every completed packet's gap is drawn and labelled.
+    """
+    ax = _axes(ax, (6.0, 3.5))
+    a = np.asarray(arrivals, dtype=float)
+    d = np.asarray(departures, dtype=float)
+    T = a.size
+    cum_a = np.cumsum(a)
+    cum_d = np.cumsum(d)
+    edges = np.arange(T + 1)
+    ax.step(edges, np.r_[cum_a, cum_a[-1]], where="post", color="tab:blue", lw=2,
+            label="arrived by time t")
+    ax.step(edges, np.r_[0.0, cum_d], where="post", color="tab:orange", lw=2,
+            label="departed by time t")
+    if annotate:
+        n_done = int(cum_d[-1])
+        idx = np.arange(n_done)
+        arr = np.searchsorted(cum_a, idx + 0.5)  # first slot whose cumulative count > i
+        dep = np.searchsorted(cum_d, idx + 0.5) + 1  # completion at the end of that slot
+        for i, (s, e) in enumerate(zip(arr, dep, strict=True)):
+            ax.annotate("", xy=(e, i + 0.5), xytext=(s, i + 0.5),
+                        arrowprops={"arrowstyle": "->", "color": "0.3", "lw": 0.9})
+            ax.text((s + e) / 2, i + 0.6, f"{e - s}", ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(edges)
+    ax.set_xlabel("time (slot boundaries)")
+    ax.set_ylabel("packets")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+# --------------------------------------------------------------------------- schedules
+def activity_grid(
+    active: np.ndarray,
+    ax: Axes | None = None,
+    marked: np.ndarray | None = None,
+    values: np.ndarray | None = None,
+    title: str | None = None,
+    color: str = "tab:green",
+    marked_label: str = "marked",
+) -> Axes:
+    """A raster of which device is active in which slot: devices on the y axis, slots on x.
+
+    ``active`` is ``(T, N)`` bool.  ``marked`` (same shape) draws a small black square in
+    the chosen cells (e.g. Q-CSMA's decision set); ``values`` (same shape) writes a number in
+    every cell (e.g. queue lengths).
+    """
+    active = np.asarray(active, dtype=bool)
+    T, N = active.shape
+    ax = _axes(ax, (min(0.28 * T + 1.5, 12.0), 0.35 * N + 1.2))
+    ax.imshow(active.T, aspect="auto", origin="lower", interpolation="nearest",
+              cmap=ListedColormap(["white", color]), vmin=0, vmax=1,
+              extent=(-0.5, T - 0.5, -0.5, N - 0.5))
+    if marked is not None:
+        ts, ns = np.nonzero(np.asarray(marked, dtype=bool))
+        ax.scatter(ts, ns - 0.3, marker="s", s=9, color="black", label=marked_label)
+    if values is not None:
+        vals = np.asarray(values)
+        for t, n in np.ndindex(T, N):
+            ax.text(t, n + 0.08, f"{vals[t, n]:g}", ha="center", va="center", fontsize=6,
+                    color="white" if active[t, n] else "0.25")
+    ax.set_xticks(np.arange(-0.5, T, 1), minor=True)
+    ax.set_yticks(np.arange(-0.5, N, 1), minor=True)
+    ax.grid(which="minor", color="0.85", lw=0.5)
+    ax.tick_params(which="minor", length=0)
+    ax.set_yticks(np.arange(N))
+    ax.set_xlabel("slot")
+    ax.set_ylabel("device")
+    if marked is not None:
+        ax.legend(fontsize=7, loc="upper right", bbox_to_anchor=(1.0, 1.18))
+    if title:
+        ax.set_title(title, loc="left")
+    return ax
+
+
+def subband_schedules(
+    graph,
+    schedule: np.ndarray,
+    queues: Sequence[float] | None = None,
+    axes: Sequence[Axes] | None = None,
+    title: str | None = None,
+    legend: bool = True,
+) -> np.ndarray:
+    """One conflict-graph panel per subband for a single slot's ``schedule`` ``(H, N)``.
+
+    The collision rule (Z-3) is applied per subband and every scheduled device gets a ring
+    around it: green = served a packet, red = collision.  With ``queues`` (the zeta the
+    scheduler saw, also written on the devices) subbands are served in order and a success
+    that finds the queue already empty is marked *wasted* (orange, dotted).  Returns the
+    array of axes.
+    """
+    schedule = np.atleast_2d(np.asarray(schedule, dtype=bool))
+    H, N = schedule.shape
+    success = conflict_success(schedule, adjacency_matrix(graph))
+    left = np.asarray(queues, dtype=float).copy() if queues is not None else np.full(N, np.inf)
+    if axes is None:
+        fig, axes = plt.subplots(1, H, figsize=(3.4 * H + (1.4 if legend else 0), 3.4),
+                                 squeeze=False, layout="constrained")
+        axes = axes[0]
+        if title:
+            fig.suptitle(title)
+    axes = np.atleast_1d(np.asarray(axes, dtype=object))
+    pos = ring_layout(graph) if N <= 12 else nx.spring_layout(graph, seed=0)
+    xy = np.array([pos[n] for n in range(N)])
+    for h, ax in enumerate(axes[:H]):
+        served = success[h] & (left > 0)
+        wasted = success[h] & ~served
+        left = left - served
+        draw_conflict_graph(graph, ax=ax, queues=queues, pos=pos)
+        for mask, color, style, lab in ((served, "tab:green", "-", "served"),
+                                        (schedule[h] & ~success[h], "tab:red", "-", "collision"),
+                                        (wasted, "tab:orange", ":", "wasted (queue empty)")):
+            ax.scatter(xy[mask, 0], xy[mask, 1], s=1250, facecolors="none", edgecolors=color,
+                       linewidths=2.6, linestyles=style, label=lab, zorder=3)
+        parts = [f"{int(served.sum())} served"]
+        if (schedule[h] & ~success[h]).any():
+            parts.append(f"{int((schedule[h] & ~success[h]).sum())} collided")
+        if wasted.any():
+            parts.append(f"{int(wasted.sum())} wasted")
+        ax.set_title(f"subband {h + 1}: " + ", ".join(parts) if H > 1 else ", ".join(parts),
+                     fontsize=10)
+        pad = 0.22 * float(np.ptp(xy, axis=0).max() or 1.0)
+        ax.set_xlim(xy[:, 0].min() - pad, xy[:, 0].max() + pad)
+        ax.set_ylim(xy[:, 1].min() - pad, xy[:, 1].max() + pad)
+        ax.set_aspect("equal")
+    if legend:
+        handles = [plt.Line2D([], [], marker="o", ms=11, mfc="none", mec=c, mew=2.4, ls="none",
+                              label=lab) for c, lab in (("tab:green", "served"),
+                                                        ("tab:red", "collision"),
+                                                        ("tab:orange", "wasted (queue empty)"))]
+        axes[min(H, len(axes)) - 1].legend(handles=handles, fontsize=8, loc="center left",
+                                           bbox_to_anchor=(0.97, 0.5), frameon=False)
+    return axes
