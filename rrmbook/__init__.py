@@ -10,20 +10,20 @@ baselines, learners and one evaluation path.
 True
 """
 
-from . import baselines, conflict, metrics, traffic
-from .envs import ConflictGraphConfig, ConflictGraphEnv
+from . import baselines, channel, conflict, metrics, topology, traffic
+from .envs import CellularConfig, CellularEnv, ConflictGraphConfig, ConflictGraphEnv
 from .envs.pettingzoo_env import make_parallel_env
 from .evaluate import Results, compare, evaluate
 from .policy import FunctionPolicy, Policy, as_policy
-from .scenarios import SCENARIOS, make_config, make_env
+from .scenarios import SCENARIOS, cellular, make_config, make_env
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "baselines", "conflict", "metrics", "traffic",
-    "ConflictGraphConfig", "ConflictGraphEnv",
+    "baselines", "channel", "conflict", "metrics", "topology", "traffic",
+    "CellularConfig", "CellularEnv", "ConflictGraphConfig", "ConflictGraphEnv",
     "Results", "compare", "evaluate",
     "make_parallel_env",
     "FunctionPolicy", "Policy", "as_policy",
-    "SCENARIOS", "make_config", "make_env",
+    "SCENARIOS", "cellular", "make_config", "make_env",
 ]

@@ -33,7 +33,7 @@ def _table(rows: list[dict], columns: list[str]) -> str:
     return "\n".join([line, sep, *body])
 
 
-_SUMMARY_COLUMNS = ["policy", "information", "mean_delay", "p95_delay", "max_delay", "within_1",
+_SUMMARY_COLUMNS = ["policy", "information", "mean_delay", "p95_delay", "max_delay", "within_1_slot",
                     "delivered", "unfinished"]
 
 
@@ -52,7 +52,7 @@ def cmd_evaluate(args) -> int:
         print(f"  mean delay      {s['mean_delay']:.3f} {res.delay_unit}")
         print(f"  95th percentile {s['p95_delay']:.3f} {res.delay_unit}")
         print(f"  max delay       {s['max_delay']:.3f} {res.delay_unit}")
-        print(f"  within 1 slot   {100 * s['within_1']:.1f} %")
+        print(f"  within 1 slot   {100 * s['within_1_slot']:.1f} %")
         print(f"  delivered       {s['delivered']} of {s['arrived']} packets "
               f"({s['unfinished']} still queued)")
     return 0

@@ -27,12 +27,13 @@ _POLICY_STREAM = 1
 
 @dataclass
 class Results:
-    """What a run produced.  Delays are in ``delay_unit`` (slots for the conflict graph).
+    """What a run produced.  Delays are in ``delay_unit`` (slots for the conflict graph,
+    milliseconds for the multi-cell network).
 
     ``delays`` holds the delay of every *completed* packet, pooled over the batch copies;
     packets still queued at the end are counted in ``unfinished`` with their ages in
     ``unfinished_age`` (never counted as delivered).  ``queue_trace[t, n]`` is device n's
-    queue at the end of slot t, averaged over copies.
+    queue (packets) at the end of slot t, averaged over copies.
     """
 
     scenario: str
@@ -48,6 +49,7 @@ class Results:
     delivered: int
     queue_trace: np.ndarray
     delay_unit: str = "slots"
+    slot_duration: float = 1.0  # one slot, in delay_unit
     extra: dict = field(default_factory=dict)
 
     # ---------------------------------------------------------------- summaries
@@ -95,7 +97,7 @@ class Results:
             "mean_delay": round(self.mean_delay, 4),
             "p95_delay": round(self.delay_percentile(95), 4),
             "max_delay": round(self.max_delay, 4),
-            "within_1": round(self.fraction_within(1.0), 4),
+            "within_1_slot": round(self.fraction_within(self.slot_duration), 4),
             "throughput": round(self.throughput, 4),
             "arrived": self.arrived,
             "delivered": self.delivered,
@@ -147,17 +149,19 @@ def evaluate(env, policy: Policy | object, slots: int = 5000, seed: int = 0,
             actions = policy.act(obs, env.state() if give_state else None)
             step = env.step(actions)
             obs = step.obs
-            trace[t] = env.q.mean(axis=0)
+            trace[t] = env.queue_packets().mean(axis=0)
     finally:
         env.ledger = None
-    record = ledger.delays()
+    record = ledger.delays(packet_size=env.packet_size, within_slot=env.within_slot)
     arrived = int(ledger.arrivals.sum())
     delivered = int(record.delays.size)
     return Results(
         scenario=env.config.name, policy=policy.name, information=policy.information,
-        slots=int(slots), batch=env.batch, seed=int(seed), delays=record.delays,
-        copy_of_delay=record.copy.astype(np.int64), unfinished_age=record.unfinished_age,
-        arrived=arrived, delivered=delivered, queue_trace=trace,
+        slots=int(slots), batch=env.batch, seed=int(seed),
+        delays=record.delays * env.delay_scale, copy_of_delay=record.copy.astype(np.int64),
+        unfinished_age=record.unfinished_age * env.delay_scale, arrived=arrived,
+        delivered=delivered, queue_trace=trace, delay_unit=env.delay_unit,
+        slot_duration=env.delay_scale,
     )
 
 

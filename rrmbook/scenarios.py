@@ -7,7 +7,18 @@ name                      what it is
                           light / medium / heavy = 0.3 / 0.4 / 0.5 packets per device per slot.
 ``random-cg``             a random directed conflict graph (``n_agents``, ``devices_per_agent``,
                           ``density``, ``graph_seed``); loads 0.2 / 0.3 / 0.4 are illustrative.
+``paper-hex19``           19 hexagonal cells (2 rings), 3 devices per cell, H = 3; loads
+                          light / medium / heavy = 15 / 20 / 25 packets/s per device.
+``paper-random19``        19 jittered APs, 57 devices associated to the nearest AP (2-5 per AP);
+                          loads 20 / 25 / 30 packets/s.
+``cellular``              any hexagonal network: ``rings``, ``devices_per_cell``,
+                          ``layout_seed``; loads as ``paper-hex19``.
 ========================  =====================================================================
+
+A numeric ``load`` is in the scenario's ``load_unit``: packets per slot per device for
+conflict graphs, packets per second per device for cellular networks (as on the papers'
+axes).  Cellular layouts are drawn from ``layout_seed`` (default 0: one fixed deployment, as
+in the paper's figures); ``seed`` drives traffic and fading.
 """
 
 from __future__ import annotations
@@ -18,9 +29,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .conflict import paper_cg8, random_conflict_graph
-from .envs import ConflictGraphConfig, ConflictGraphEnv
+from .envs import CellularConfig, CellularEnv, ConflictGraphConfig, ConflictGraphEnv
+from .topology import hex_layout, random_layout
 
-__all__ = ["Scenario", "SCENARIOS", "get_scenario", "make_config", "make_env", "resolve_load"]
+__all__ = ["Scenario", "SCENARIOS", "get_scenario", "make_config", "make_env", "resolve_load",
+           "cellular"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +46,7 @@ class Scenario:
     loads: dict[str, float]
     build: Callable[..., object]
     test_slots: int = 5000
+    load_unit: str = "packets/slot"
     defaults: dict = field(default_factory=dict)
 
 
@@ -48,6 +62,28 @@ def _random_cg(rate, n_agents: int = 6, devices_per_agent: int = 2, density: flo
     return ConflictGraphConfig(graph=graph, arrival_rate=rate, name="random-cg", **params)
 
 
+def _cellular_config(layout, rate_per_s, name, overrides) -> CellularConfig:
+    slot_s = overrides.get("slot_s", CellularConfig.__dataclass_fields__["slot_s"].default)
+    params = {"n_subbands": 3, "episode_slots": 2000, "max_queue": 50.0} | overrides
+    rate = np.asarray(rate_per_s, dtype=float) * slot_s
+    return CellularConfig(layout=layout, arrival_rate=rate if rate.ndim else float(rate),
+                          name=name, **params)
+
+
+def _paper_hex19(rate, layout_seed: int = 0, **overrides) -> CellularConfig:
+    return _cellular_config(hex_layout(2, 3, seed=layout_seed), rate, "paper-hex19", overrides)
+
+
+def _paper_random19(rate, layout_seed: int = 0, **overrides) -> CellularConfig:
+    return _cellular_config(random_layout(seed=layout_seed), rate, "paper-random19", overrides)
+
+
+def _cellular(rate, rings: int = 2, devices_per_cell: int = 3, layout_seed: int = 0,
+              **overrides) -> CellularConfig:
+    layout = hex_layout(rings, devices_per_cell, seed=layout_seed)
+    return _cellular_config(layout, rate, f"cellular-r{rings}-d{devices_per_cell}", overrides)
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in [
@@ -55,6 +91,15 @@ SCENARIOS: dict[str, Scenario] = {
                  "conflict", {"light": 0.3, "medium": 0.4, "heavy": 0.5}, _paper_cg8),
         Scenario("random-cg", "random directed conflict graph (networkx), 3 subbands",
                  "conflict", {"light": 0.2, "medium": 0.3, "heavy": 0.4}, _random_cg),
+        Scenario("paper-hex19", "Zhang & Guo Fig. 6a: 19 hexagonal cells, 3 devices each",
+                 "cellular", {"light": 15.0, "medium": 20.0, "heavy": 25.0}, _paper_hex19,
+                 load_unit="packets/s"),
+        Scenario("paper-random19", "Zhang & Guo Fig. 6b: 19 jittered APs, 57 random devices",
+                 "cellular", {"light": 20.0, "medium": 25.0, "heavy": 30.0}, _paper_random19,
+                 load_unit="packets/s"),
+        Scenario("cellular", "hexagonal network of any size (rings, devices_per_cell)",
+                 "cellular", {"light": 15.0, "medium": 20.0, "heavy": 25.0}, _cellular,
+                 load_unit="packets/s"),
     ]
 }
 
@@ -90,7 +135,7 @@ def make_config(scenario: str, load: str | float | Sequence[float] = "medium", *
 
 
 def make_env(scenario: str, load: str | float | Sequence[float] = "medium", batch: int = 1,
-             seed: int = 0, **overrides) -> ConflictGraphEnv:
+             seed: int = 0, **overrides) -> ConflictGraphEnv | CellularEnv:
     """Build a batched environment for a named scenario.
 
     >>> env = make_env("paper-cg8", load="heavy", batch=4, seed=0)
@@ -98,4 +143,19 @@ def make_env(scenario: str, load: str | float | Sequence[float] = "medium", batc
     (8, 4, 4)
     """
     config = make_config(scenario, load, **overrides)
+    if isinstance(config, CellularConfig):
+        return CellularEnv(config, batch=batch, seed=seed)
     return ConflictGraphEnv(config, batch=batch, seed=seed)
+
+
+def cellular(rings: int = 2, devices_per_cell: int = 3, seed: int = 0,
+             load: str | float = "medium", batch: int = 1, layout_seed: int = 0,
+             **overrides) -> CellularEnv:
+    """A hexagonal multi-cell network of any size (``rings`` = 2 gives 19 cells).
+
+    >>> env = cellular(rings=1, devices_per_cell=2, load=20.0)
+    >>> env.n_agents, env.n_devices
+    (7, 14)
+    """
+    return make_env("cellular", load=load, batch=batch, seed=seed, rings=rings,
+                    devices_per_cell=devices_per_cell, layout_seed=layout_seed, **overrides)

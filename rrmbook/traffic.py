@@ -115,8 +115,9 @@ def fifo_delays(
             raise ValueError("capacity must be >= departures in every slot")
         c = capacity.reshape(T, B * N).T
     n_arrived = cum_a[:, -1].astype(np.int64)
-    # delivered packets: whole packets only (a tolerance absorbs float bit counts)
-    n_done = np.floor(cum_d[:, -1] / packet_size + 1e-9).astype(np.int64)
+    # delivered packets: whole packets only (a relative tolerance absorbs float bit counts)
+    tol = 1e-6
+    n_done = np.floor(cum_d[:, -1] / packet_size + tol).astype(np.int64)
     n_done = np.minimum(n_done, n_arrived)
     total = int(n_arrived.sum())
     stream = np.repeat(np.arange(B * N), n_arrived)
@@ -127,11 +128,11 @@ def fifo_delays(
     done = idx < n_done[stream]
     # completion: first t with cum_d[t] >= (idx + 1) * size
     end_units = (idx[done] + 1) * packet_size
-    dep_slot = _rowwise_searchsorted(cum_d, stream[done], end_units - 1e-9)
+    dep_slot = _rowwise_searchsorted(cum_d, stream[done], end_units - tol * packet_size)
     if within_slot:
         before = np.where(dep_slot > 0, cum_d[stream[done], np.maximum(dep_slot - 1, 0)], 0.0)
         rate = c[stream[done], dep_slot]
-        completion = dep_slot + (end_units - before) / rate
+        completion = dep_slot + np.clip((end_units - before) / rate, 0.0, 1.0)
     else:
         completion = dep_slot + 1.0
     delays = completion - arr_slot[done]

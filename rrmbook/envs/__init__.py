@@ -1,5 +1,6 @@
 """Batched Dec-POMDP-IR environments and the PettingZoo adapter."""
 
+from .cellular_env import CellularConfig, CellularEnv, CellularState
 from .conflict_env import (
     ConflictGraphConfig,
     ConflictGraphEnv,
@@ -8,4 +9,4 @@ from .conflict_env import (
     StepResult,
 )
 
-__all__ = ["ConflictGraphConfig", "ConflictGraphEnv", "GlobalState", "Observation", "StepResult"]
+__all__ = ["CellularConfig", "CellularEnv", "CellularState", "ConflictGraphConfig", "ConflictGraphEnv", "GlobalState", "Observation", "StepResult"]

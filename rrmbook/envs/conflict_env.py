@@ -115,6 +115,10 @@ class ConflictGraphEnv:
     """Batched conflict-graph environment.  See the module docstring for the slot timing."""
 
     family = "conflict"
+    within_slot = False  # a served packet takes the whole slot
+    delay_unit = "slots"
+    delay_scale = 1.0
+    packet_size = 1.0  # queues count packets
 
     def __init__(self, config: ConflictGraphConfig, batch: int = 1, seed: int = 0) -> None:
         if not isinstance(config, ConflictGraphConfig):
@@ -253,6 +257,10 @@ class ConflictGraphEnv:
 
     def state(self) -> GlobalState:
         return GlobalState(zeta=self.zeta.copy(), q=self.q.copy(), t=self.t)
+
+    def queue_packets(self) -> np.ndarray:
+        """Queues at the end of the last slot, in packets (``(B, N)``)."""
+        return self.q
 
     def start_recording(self) -> PacketLedger:
         """Record per-slot arrivals and departures from now on (for per-packet delays)."""

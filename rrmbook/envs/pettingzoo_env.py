@@ -1,8 +1,9 @@
 """PettingZoo ``ParallelEnv`` adapter around a single copy (batch = 1) of an rrmbook env.
 
 Agents are named ``agent_0 .. agent_{K-1}``.  Observation of agent k: X_k (Z-8) as a float32
-vector; action: one choice per subband (``MultiDiscrete``), 0 = silent, i = i-th own device;
-reward: R_k (Z-10).  Episodes end by truncation only (time limit or a queue above
+vector; action (``MultiDiscrete``): on a conflict graph one choice per subband (0 = silent,
+i = i-th own device); in a cellular network a ``(H, 2)`` array of (device, power level) per
+subband; reward: R_k (Z-10).  Episodes end by truncation only (time limit or a queue above
 ``max_queue``); there is no terminal state.
 """
 
@@ -30,11 +31,14 @@ class RRMParallelEnv(ParallelEnv):
 
     @functools.cache  # noqa: B019 - spaces are fixed per agent
     def observation_space(self, agent: str) -> spaces.Box:
-        return spaces.Box(low=0.0, high=np.inf, shape=(self.env.obs_dim,), dtype=np.float32)
+        low = 0.0 if self.env.family == "conflict" else -np.inf  # dB features can be < 0
+        return spaces.Box(low=low, high=np.inf, shape=(self.env.obs_dim,), dtype=np.float32)
 
     @functools.cache  # noqa: B019
     def action_space(self, agent: str) -> spaces.MultiDiscrete:
-        return spaces.MultiDiscrete([self.env.n_actions] * self.env.n_subbands)
+        per_subband = np.atleast_1d(self.env.n_actions)
+        nvec = np.tile(per_subband, (self.env.n_subbands, 1))
+        return spaces.MultiDiscrete(nvec if per_subband.size > 1 else nvec[:, 0])
 
     def _obs(self, obs) -> dict[str, np.ndarray]:
         return {a: obs.X[0, k].copy() for k, a in enumerate(self.possible_agents)}
@@ -48,7 +52,8 @@ class RRMParallelEnv(ParallelEnv):
         missing = [a for a in self.agents if a not in actions]
         if missing:
             raise ValueError(f"actions missing for agents {missing}")
-        joint = np.stack([np.asarray(actions[a], dtype=np.int64).reshape(self.env.n_subbands)
+        shape = self.action_space(self.possible_agents[0]).shape
+        joint = np.stack([np.asarray(actions[a], dtype=np.int64).reshape(shape)
                           for a in self.possible_agents])[None]
         res = self.env.step(joint)
         trunc = bool(res.truncated[0])

@@ -1,0 +1,327 @@
+"""The multi-cell downlink as a batched Dec-POMDP-IR environment (Zhang & Guo Sec. II-C).
+
+K access points (agents) serve N devices on H subbands.  Each slot every AP picks, per
+subband, one of its devices (or none) and one of |P| power levels (Z-13, Z-14); links
+succeed at the rate their SINR allows (Z-12) and queues, in bits, drain by (Z-15).  B
+copies of one layout step together (independent fading and traffic); no Python loop over
+devices or APs.  Chapter 4 explains it.
+
+Slot timing (SPEC section 0): arrivals; each agent observes its neighbourhood's queues (now)
+and channel measurements of the previous slot (one-slot-delayed CSI); it acts; the
+current slot's fading decides the rates; queues update; rewards use end-of-slot queues.
+
+Action of agent k: integer array ``(H, 2)``: column 0 the device (0 = silent, i = its i-th
+device, padded indices = silent), column 1 the power level 0..|P|-1 (ignored when silent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..channel import (
+    dbm_to_watt,
+    doppler_correlation,
+    downlink_sinr,
+    gauss_markov_step,
+    power_levels,
+    rayleigh,
+    spectral_efficiency,
+)
+from ..topology import Layout, neighbourhoods_by_gain
+from ..traffic import PacketLedger, poisson_arrivals, queue_step
+from .conflict_env import Observation, StepResult
+
+__all__ = ["CellularConfig", "CellularEnv", "CellularState"]
+
+
+def _torch_generator(seed: int, stream: int):
+    """A seeded ``torch.Generator`` for one random stream (fading): the seed and stream
+    number are mixed through NumPy's SeedSequence, as for the NumPy streams."""
+    import torch
+
+    mixed = int(np.random.SeedSequence([seed, stream]).generate_state(1, dtype=np.uint64)[0])
+    return torch.Generator().manual_seed(mixed & ((1 << 63) - 1))
+
+_TRAFFIC_STREAM, _FADING_STREAM = 0, 2
+#: features per device in o_n (Z-18): the queue in packets, then for each subband h (in
+#: order) SNR at P_max (dB/10), own power / P_max, interference-plus-noise over noise
+#: (dB/10) and spectral efficiency / its cap, all measured in the previous slot.
+_PER_SUBBAND = ("snr_db", "power", "inr_db", "rate")
+
+
+@dataclass(eq=False)
+class CellularConfig:
+    """A multi-cell scenario.  Units: metres, seconds, hertz, dBm; traffic in packets/slot.
+
+    Defaults are SPEC section 2 (Table I of Zhang & Guo, except ``bandwidth_hz``: the
+    published delay curves were produced with 10 MHz; Table I says 20 MHz).
+    """
+
+    layout: Layout
+    arrival_rate: float | tuple[float, ...] = 0.4
+    n_subbands: int = 3
+    slot_s: float = 0.02
+    bandwidth_hz: float = 10e6
+    noise_dbm: float = -114.0
+    p_min_dbm: float = 0.0
+    p_max_dbm: float = 23.0
+    n_power_levels: int = 6
+    packet_bits: float = 0.5e6
+    doppler_hz: float = 10.0
+    sinr_cap_db: float | None = 30.0
+    neighbour_threshold_db: float = 8.0
+    episode_slots: int = 2000
+    max_queue: float | None = 50.0
+    max_devices: int | None = None
+    max_neighbours: int | None = None
+    name: str = "cellular"
+    rates: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.layout, Layout):
+            raise TypeError(f"layout must be a rrmbook.topology.Layout, got {type(self.layout).__name__}")
+        n = self.layout.n_devices
+        rates = np.asarray(self.arrival_rate, dtype=float)
+        rates = np.full(n, float(rates)) if rates.ndim == 0 else rates
+        if rates.shape != (n,) or not np.all(np.isfinite(rates)) or np.any(rates < 0):
+            raise ValueError(f"arrival_rate must be >= 0 packets/slot, one number or one per device "
+                             f"({n}); got {self.arrival_rate!r}")
+        self.rates = rates
+        positive = {"n_subbands": self.n_subbands, "slot_s": self.slot_s,
+                    "bandwidth_hz": self.bandwidth_hz, "packet_bits": self.packet_bits,
+                    "n_power_levels": self.n_power_levels, "episode_slots": self.episode_slots}
+        for name, value in positive.items():
+            if not value > 0:
+                raise ValueError(f"{name} must be > 0, got {value}")
+        if self.p_min_dbm > self.p_max_dbm:
+            raise ValueError(f"p_min_dbm ({self.p_min_dbm}) must not exceed p_max_dbm ({self.p_max_dbm})")
+        if self.doppler_hz < 0:
+            raise ValueError(f"doppler_hz must be >= 0, got {self.doppler_hz}")
+        if self.max_queue is not None and self.max_queue < 0:
+            raise ValueError(f"max_queue must be >= 0 packets or None, got {self.max_queue}")
+
+
+@dataclass
+class CellularState:
+    """Global state (Z-17): queues in bits and the current slot's gains ``(B, H, K, N)``."""
+
+    zeta: np.ndarray
+    q: np.ndarray
+    gain: np.ndarray
+    t: int
+
+
+class CellularEnv:
+    """Batched multi-cell downlink environment; see the module docstring."""
+
+    family = "cellular"
+    within_slot = True
+    delay_unit = "ms"
+
+    def __init__(self, config: CellularConfig, batch: int = 1, seed: int = 0) -> None:
+        if not isinstance(config, CellularConfig):
+            raise TypeError(f"config must be a CellularConfig, got {type(config).__name__}")
+        if int(batch) != batch or batch < 1:
+            raise ValueError(f"batch must be a positive integer, got {batch}")
+        c = config
+        self.config, self.batch = c, int(batch)
+        self.layout = c.layout
+        self.n_agents, self.n_devices, self.n_subbands = c.layout.n_aps, c.layout.n_devices, int(c.n_subbands)
+        self.serving = c.layout.serving
+        self.owner = self.serving
+        self.alpha = c.layout.path_gains()  # (K, N)
+        self._alpha32 = self.alpha.astype(np.float32)
+        self.rho = doppler_correlation(c.doppler_hz, c.slot_s)
+        self.levels = power_levels(c.p_min_dbm, c.p_max_dbm, c.n_power_levels)
+        self.p_max = float(self.levels[-1])
+        self.noise_w = float(dbm_to_watt(c.noise_dbm))
+        self.packet_size = float(c.packet_bits)
+        self.delay_scale = 1000.0 * c.slot_s  # slots -> ms
+        self.bits_per_unit_rate = c.slot_s * c.bandwidth_hz  # bits per (bit/s/Hz) per slot
+
+        counts = np.bincount(self.serving, minlength=self.n_agents)
+        self.max_devices = int(c.max_devices or counts.max())
+        if counts.max() > self.max_devices:
+            raise ValueError(f"max_devices={self.max_devices} is smaller than the largest cell "
+                             f"({counts.max()} devices)")
+        self.agent_devices = -np.ones((self.n_agents, self.max_devices), dtype=np.int64)
+        for k in range(self.n_agents):
+            mine = np.flatnonzero(self.serving == k)
+            self.agent_devices[k, : len(mine)] = mine
+        self.local_index = np.zeros(self.n_devices, dtype=np.int64)
+        rows, cols = np.nonzero(self.agent_devices >= 0)
+        self.local_index[self.agent_devices[rows, cols]] = cols + 1
+        self.device_of = np.concatenate([-np.ones((self.n_agents, 1), dtype=np.int64),
+                                         self.agent_devices], axis=1)
+
+        self.neighbourhoods = neighbourhoods_by_gain(self.alpha, self.serving, c.neighbour_threshold_db)
+        widest = max(len(n) for n in self.neighbourhoods) - 1
+        self.max_neighbours = int(c.max_neighbours if c.max_neighbours is not None else widest)
+        if widest > self.max_neighbours:
+            raise ValueError(f"max_neighbours={self.max_neighbours} is smaller than the largest "
+                             f"neighbourhood ({widest} neighbours)")
+        blocks = -np.ones((self.n_agents, 1 + self.max_neighbours), dtype=np.int64)
+        for k, nb in enumerate(self.neighbourhoods):
+            blocks[k, : len(nb)] = nb
+        dev = np.where(blocks[:, :, None] >= 0, self.agent_devices[np.maximum(blocks, 0)], -1)
+        self.obs_index = np.where(dev >= 0, dev, self.n_devices).reshape(self.n_agents, -1)
+        self.device_features = 1 + len(_PER_SUBBAND) * self.n_subbands
+        self.obs_dim = self.obs_index.shape[1] * self.device_features
+        self.neighbour_matrix = np.zeros((self.n_agents, self.n_agents))
+        for k, nb in enumerate(self.neighbourhoods):
+            self.neighbour_matrix[nb, k] = 1.0
+        self._of_ap = np.eye(self.n_agents)[self.serving]  # (N, K)
+        self.ledger: PacketLedger | None = None
+        self.reset(seed)
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def n_actions(self) -> tuple[int, int]:
+        """Choices per subband: (silent + devices, power levels)."""
+        return self.max_devices + 1, len(self.levels)
+
+    def queue_packets(self) -> np.ndarray:
+        """Queues at the end of the last slot, in packets (``(B, N)``)."""
+        return self.q / self.packet_size
+
+    def _check_actions(self, actions) -> np.ndarray:
+        actions = np.asarray(actions)
+        expected = (self.batch, self.n_agents, self.n_subbands, 2)
+        if actions.shape != expected:
+            raise ValueError(f"actions must have shape (batch, agents, subbands, 2) = {expected}, "
+                             f"got {actions.shape}")
+        if not np.issubdtype(actions.dtype, np.integer):
+            raise TypeError(f"actions must be integers, got dtype {actions.dtype}")
+        d, p = actions[..., 0], actions[..., 1]
+        if d.min() < 0 or d.max() > self.max_devices:
+            raise ValueError(f"device choices must lie in 0..{self.max_devices} (0 = silent), "
+                             f"got {d.min()}..{d.max()}")
+        if p.min() < 0 or p.max() >= len(self.levels):
+            raise ValueError(f"power levels must lie in 0..{len(self.levels) - 1}, got {p.min()}..{p.max()}")
+        return actions
+
+    def link_power(self, actions) -> np.ndarray:
+        """Power on every link, ``(B, H, N)`` watts, from agent actions ``(B, K, H, 2)``."""
+        actions = self._check_actions(actions)
+        dev = self.device_of[np.arange(self.n_agents)[None, :, None], actions[..., 0]]  # (B, K, H)
+        power = np.where(dev >= 0, self.levels[actions[..., 1]], 0.0)
+        out = np.zeros((self.batch, self.n_subbands, self.n_devices + 1))
+        b = np.arange(self.batch)[:, None, None]
+        h = np.arange(self.n_subbands)[None, None, :]
+        out[b, h, np.where(dev >= 0, dev, self.n_devices)] = power
+        return out[..., : self.n_devices]
+
+    def actions_from_link_power(self, link_power: np.ndarray) -> np.ndarray:
+        """Inverse of :meth:`link_power` for schedules that use the power levels: the device
+        with the largest power of each AP and subband, at the nearest level (log scale)."""
+        lp = np.asarray(link_power, dtype=float)
+        per_ap = np.where(lp[:, :, None, :] > 0, lp[:, :, None, :] * self._of_ap.T[None, None], 0.0)
+        best = per_ap.argmax(axis=-1)  # (B, H, K) device index
+        top = np.take_along_axis(per_ap, best[..., None], axis=-1)[..., 0]
+        level = np.abs(np.log(np.maximum(top, 1e-30))[..., None] - np.log(self.levels)).argmin(-1)
+        choice = np.where(top > 0, self.local_index[best], 0)
+        return np.stack([choice, np.where(top > 0, level, 0)], axis=-1).transpose(0, 2, 1, 3)
+
+    # ------------------------------------------------------------------ dynamics
+    def reset(self, seed: int | None = None) -> Observation:
+        """Empty queues, restart the clock; with a seed, restart the traffic and fading
+        streams (same seed, same arrivals and channels); with ``None`` carry on."""
+        if seed is not None or not hasattr(self, "_traffic"):
+            s = int(seed or 0)
+            self._traffic = np.random.default_rng([s, _TRAFFIC_STREAM])
+            self._fading = _torch_generator(s, _FADING_STREAM)
+        shape = (self.batch, self.n_subbands, self.n_agents, self.n_devices)
+        self.beta = rayleigh(self._fading, shape)
+        self.gain = self._gain(self.beta)
+        self.t = 0
+        self.slot_in_episode = np.zeros(self.batch, dtype=np.int64)
+        self.q = np.zeros((self.batch, self.n_devices))
+        self.arrivals = poisson_arrivals(self._traffic, self.config.rates, self.batch)
+        self.zeta = self.q + self.arrivals * self.packet_size
+        silent = np.zeros((self.batch, self.n_subbands, self.n_devices))
+        self._last = self._measure(self.gain, silent, np.full_like(silent, self.noise_w), silent)
+        return self.observe()
+
+    def _gain(self, beta: np.ndarray) -> np.ndarray:
+        """g = alpha |beta|^2 (Z-11), float64 ``(B, H, K, N)``."""
+        return self._alpha32 * (beta.real ** 2 + beta.imag ** 2)
+
+    def _measure(self, gain, link_power, ipn, rate) -> np.ndarray:
+        """The per-subband features of o_n (Z-18), scaled to O(1): SNR at P_max (dB/10),
+        power / P_max, interference-plus-noise over noise (dB/10), rate / max rate."""
+        direct = np.take_along_axis(gain, np.broadcast_to(self.serving, gain.shape[:-2] + (1, self.n_devices)),
+                                    axis=-2)[..., 0, :]
+        snr_db = 10 * np.log10(direct * self.p_max / self.noise_w)
+        inr_db = 10 * np.log10(ipn / self.noise_w)
+        max_rate = float(spectral_efficiency(np.inf, self.config.sinr_cap_db)) \
+            if self.config.sinr_cap_db is not None else 10.0
+        feats = np.stack([snr_db / 10, link_power / self.p_max, inr_db / 10, rate / max_rate],
+                         axis=-1).astype(np.float32)  # (B, H, N, 4)
+        return feats.transpose(0, 2, 1, 3).reshape(self.batch, self.n_devices, -1)  # (B, N, H*4)
+
+    def observe(self) -> Observation:
+        pad = np.zeros((self.batch, self.n_devices + 1, self.device_features), dtype=np.float32)
+        pad[:, :-1, 0] = self.zeta / self.packet_size
+        pad[:, :-1, 1:] = self._last
+        X = pad[:, self.obs_index].reshape(self.batch, self.n_agents, -1)
+        return Observation(X=X, t=self.t)
+
+    def state(self) -> CellularState:
+        return CellularState(zeta=self.zeta.copy(), q=self.q.copy(), gain=self.gain.copy(), t=self.t)
+
+    def start_recording(self) -> PacketLedger:
+        self.ledger = PacketLedger()
+        return self.ledger
+
+    def rewards(self, q_bits: np.ndarray) -> np.ndarray:
+        """R_k = -(queued packets of the devices of C(k)) (Z-9, Z-10 with bits / L)."""
+        return -((q_bits / self.packet_size) @ self._of_ap) @ self.neighbour_matrix
+
+    def rates(self, gain: np.ndarray, link_power: np.ndarray):
+        """Spectral efficiency ``(B, H, N)`` of every link and the I+N it sees (Z-12)."""
+        sinr, ipn = downlink_sinr(gain, link_power, self.serving, self.noise_w)
+        se = np.where(link_power > 0, spectral_efficiency(sinr, self.config.sinr_cap_db), 0.0)
+        return se, ipn
+
+    def step(self, actions) -> StepResult:
+        power = self.link_power(actions)
+        se, ipn = self.rates(self.gain, power)
+        capacity = self.bits_per_unit_rate * se.sum(axis=1)  # bits each link could carry
+        zeta, q, served = queue_step(self.q, self.arrivals * self.packet_size, capacity)
+        if self.ledger is not None:
+            self.ledger.record(self.arrivals, served, capacity)
+        rewards = self.rewards(q)
+        self._last = self._measure(self.gain, power, ipn, se)
+        self.q = q
+        self.t += 1
+        self.slot_in_episode += 1
+        truncated = self.slot_in_episode >= self.config.episode_slots
+        if self.config.max_queue is not None:
+            truncated |= (q / self.packet_size).max(axis=1) > self.config.max_queue
+        info = {"link_power": power, "rate": se, "served_bits": served, "capacity_bits": capacity,
+                "arrivals": self.arrivals, "zeta": zeta}
+        self.beta = gauss_markov_step(self.beta, self.rho, self._fading)
+        self.gain = self._gain(self.beta)
+        self.arrivals = poisson_arrivals(self._traffic, self.config.rates, self.batch)
+        self.zeta = self.q + self.arrivals * self.packet_size
+        return StepResult(obs=self.observe(), rewards=rewards, truncated=truncated, info=info)
+
+    def reset_copies(self, mask: np.ndarray) -> Observation:
+        """New episode (empty queues) in the copies where ``mask`` is true; the fading carries on."""
+        if self.ledger is not None:
+            raise ValueError("reset_copies would discard queued packets while a ledger is "
+                             "recording; evaluation runs never reset copies")
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != (self.batch,):
+            raise ValueError(f"mask must have shape (batch,) = ({self.batch},), got {mask.shape}")
+        self.q[mask] = 0.0
+        self.arrivals[mask] = 0
+        self.zeta = self.q + self.arrivals * self.packet_size
+        self.slot_in_episode[mask] = 0
+        return self.observe()
+
+    def __repr__(self) -> str:
+        return (f"CellularEnv({self.config.name!r}, aps={self.n_agents}, devices={self.n_devices}, "
+                f"subbands={self.n_subbands}, batch={self.batch})")
