@@ -1,6 +1,6 @@
 """Batched Dec-POMDP-IR environments and the PettingZoo adapter."""
 
-from .cellular_env import CellularConfig, CellularEnv, CellularState
+from .cellular_env import CellularConfig, CellularEnv, CellularState, LinkPowers
 from .conflict_env import (
     ConflictGraphConfig,
     ConflictGraphEnv,
@@ -9,4 +9,4 @@ from .conflict_env import (
     StepResult,
 )
 
-__all__ = ["CellularConfig", "CellularEnv", "CellularState", "ConflictGraphConfig", "ConflictGraphEnv", "GlobalState", "Observation", "StepResult"]
+__all__ = ["CellularConfig", "CellularEnv", "CellularState", "LinkPowers", "ConflictGraphConfig", "ConflictGraphEnv", "GlobalState", "Observation", "StepResult"]

@@ -12,6 +12,9 @@ current slot's fading decides the rates; queues update; rewards use end-of-slot 
 
 Action of agent k: integer array ``(H, 2)``: column 0 the device (0 = silent, i = its i-th
 device, padded indices = silent), column 1 the power level 0..|P|-1 (ignored when silent).
+The joint action is ``(B, K, H, 2)``.  Optimisation baselines (FP, WMMSE) instead return
+:class:`LinkPowers`: a continuous power in [0, P_max] on every link and subband, which also
+allows the paper's relaxation where several links of one AP share a subband.
 """
 
 from __future__ import annotations
@@ -33,7 +36,15 @@ from ..topology import Layout, neighbourhoods_by_gain
 from ..traffic import PacketLedger, poisson_arrivals, queue_step
 from .conflict_env import Observation, StepResult
 
-__all__ = ["CellularConfig", "CellularEnv", "CellularState"]
+__all__ = ["CellularConfig", "CellularEnv", "CellularState", "LinkPowers"]
+
+
+@dataclass
+class LinkPowers:
+    """Continuous transmit powers ``(B, H, N)`` in watts on every link (device) and subband,
+    as an alternative to the discrete joint action."""
+
+    power: np.ndarray
 
 
 def _torch_generator(seed: int, stream: int):
@@ -203,7 +214,17 @@ class CellularEnv:
         return actions
 
     def link_power(self, actions) -> np.ndarray:
-        """Power on every link, ``(B, H, N)`` watts, from agent actions ``(B, K, H, 2)``."""
+        """Power on every link, ``(B, H, N)`` watts, from agent actions ``(B, K, H, 2)`` or
+        from :class:`LinkPowers` (checked: right shape, finite, within [0, P_max])."""
+        if isinstance(actions, LinkPowers):
+            p = np.asarray(actions.power, dtype=float)
+            expected = (self.batch, self.n_subbands, self.n_devices)
+            if p.shape != expected:
+                raise ValueError(f"LinkPowers.power must have shape (batch, subbands, devices) = "
+                                 f"{expected}, got {p.shape}")
+            if not np.all(np.isfinite(p)) or p.min() < 0 or p.max() > self.p_max * (1 + 1e-9):
+                raise ValueError(f"LinkPowers.power must lie in [0, P_max = {self.p_max:.4g} W]")
+            return np.minimum(p, self.p_max)
         actions = self._check_actions(actions)
         dev = self.device_of[np.arange(self.n_agents)[None, :, None], actions[..., 0]]  # (B, K, H)
         power = np.where(dev >= 0, self.levels[actions[..., 1]], 0.0)
