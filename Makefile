@@ -15,7 +15,7 @@ help:
 	@echo "make unit       unit and property tests only (fast)"
 	@echo "make notebooks  write executed .ipynb copies of the chapters into _build/notebooks"
 	@echo "make exercises  regenerate exercises/ from solutions/"
-	@echo "make grade SUBMISSIONS=dir   grade a folder of submitted notebooks"
+	@echo "make grade SUBMISSIONS=dir ASSIGNMENT=ch03_exercises   grade submitted notebooks"
 	@echo "make lab        open the chapters in JupyterLab"
 	@echo "make bench      print the benchmark tables"
 
@@ -53,7 +53,8 @@ exercises: $(STAMP)
 	$(VENV)/bin/rrmbook exercises build --grading-dir _build/grading
 
 grade: $(STAMP)
-	$(VENV)/bin/rrmbook grade $(SUBMISSIONS) --out grading-output
+	@test -n "$(SUBMISSIONS)" || (echo "usage: make grade SUBMISSIONS=dir ASSIGNMENT=ch03_exercises"; exit 2)
+	$(VENV)/bin/rrmbook grade $(SUBMISSIONS) --out grading-output $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT),)
 
 lab: $(STAMP)
 	$(VENV)/bin/pip install --quiet -e ".[lab]"

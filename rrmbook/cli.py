@@ -94,11 +94,12 @@ def cmd_policies(args) -> int:
     from . import baselines
 
     rows = []
-    for name in baselines.available():
-        p = baselines.get(name)
-        rows.append({"name": name, "information": p.information, "coordination": p.coordination,
-                     "conflict_free": p.conflict_free})
-    print(_table(rows, ["name", "information", "coordination", "conflict_free"]))
+    for family in baselines.FAMILIES:
+        for name in baselines.available(family):
+            p = baselines.get(name, family=family)
+            rows.append({"family": family, "name": name, "information": p.information,
+                         "coordination": p.coordination, "conflict_free": p.conflict_free})
+    print(_table(rows, ["family", "name", "information", "coordination", "conflict_free"]))
     return 0
 
 

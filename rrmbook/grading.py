@@ -674,7 +674,7 @@ def _find_solution(solutions_dir: Path, assignment: str | None) -> Path:
     if assignment is None:
         if len(notebooks) > 1:
             raise ValueError(
-                f"{solutions_dir} holds several assignments; pass assignment= one of {names}"
+                f"{solutions_dir} holds several assignments; choose one with assignment= (CLI: --assignment): {names}"
             )
         return notebooks[0]
     if assignment not in names:

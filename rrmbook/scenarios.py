@@ -115,12 +115,12 @@ def resolve_load(scenario: Scenario, load: str | float | Sequence[float]) -> flo
     if isinstance(load, str):
         if load not in scenario.loads:
             raise ValueError(f"unknown load {load!r} for scenario {scenario.name!r}; choose one of "
-                             f"{list(scenario.loads)} or give a rate in packets per slot")
+                             f"{list(scenario.loads)} or give a rate in {scenario.load_unit}")
         return scenario.loads[load]
     arr = np.asarray(load, dtype=float)
     if arr.ndim > 1 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
         raise ValueError(f"load must be a preset name, a rate >= 0 or one rate >= 0 per device "
-                         f"(packets per slot), got {load!r}")
+                         f"({scenario.load_unit}), got {load!r}")
     return float(arr) if arr.ndim == 0 else arr
 
 

@@ -144,6 +144,13 @@ def random_layout(n_aps: int = 19, n_devices: int = 57, cell_radius: float = 500
     device is at least ``min_distance`` from its AP and every AP serves between
     ``devices_per_ap[0]`` and ``devices_per_ap[1]`` devices.
     """
+    for name, value, low in [("cell_radius", cell_radius, 0.0), ("spread", spread, 0.0),
+                             ("max_tries", max_tries, 0)]:
+        if not value > low:
+            raise ValueError(f"{name} must be > {low}, got {value}")
+    for name, value in [("jitter", jitter), ("min_distance", min_distance)]:
+        if not value >= 0:
+            raise ValueError(f"{name} must be >= 0, got {value}")
     rings = 0
     while 1 + 3 * rings * (rings + 1) < n_aps:
         rings += 1

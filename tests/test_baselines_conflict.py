@@ -20,7 +20,7 @@ from rrmbook.baselines.conflict import (
 from rrmbook.conflict import is_conflict_free, maximal_independent_sets
 from rrmbook.envs import ConflictGraphConfig, ConflictGraphEnv
 
-ALL = baselines.available()
+ALL = baselines.available("conflict")
 
 
 def _env(graph, rate=0.0, batch=1, H=3, seed=0):

@@ -9,7 +9,7 @@ import rrmbook
 from rrmbook import baselines
 from rrmbook.policy import Policy
 
-ALL = baselines.available()
+ALL = baselines.available("conflict")
 
 
 def _env(load="heavy", batch=1, seed=0):

@@ -204,7 +204,8 @@ def graded(tmp_path_factory):
     (subs / "corrupt.ipynb").write_text('{"cells": [ not json')
     (subs / "notes.txt").write_text("not a notebook at all")
     out = tmp / "out"
-    csv_path = grade_submissions(subs, out, solutions_dir=SOLUTIONS, timeout_per_cell=TIMEOUT)
+    csv_path = grade_submissions(subs, out, solutions_dir=SOLUTIONS, assignment=NAME,
+                                 timeout_per_cell=TIMEOUT)
     assert csv_path == out / "grades.csv"
     with csv_path.open() as f:
         rows = list(csv.DictReader(f))

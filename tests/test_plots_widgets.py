@@ -24,7 +24,7 @@ def results():
 def test_delay_cdf_draws_one_curve_and_max_line_per_method(results):
     ax = plots.delay_cdf(results)
     assert len(ax.get_lines()) == 2 * len(results)  # a step curve and a dashed max line each
-    for name, res in results.items():
+    for name in results:
         assert any(line.get_color() == plots.color_of(name) for line in ax.get_lines())
     plt.close("all")
 

@@ -13,10 +13,12 @@ from collections.abc import Callable
 import numpy as np
 
 from ..policy import Policy
+from .cellular import FP, WMMSE, CellularLLQ, CellularRandom, FairITLinQ, FullPower
 from .conflict import GMS, LLQ, QCSMA, MaxWeight, MultiChannelGMS, RandomPolicy
 
 __all__ = ["get", "available", "FAMILIES", "GMS", "MultiChannelGMS", "MaxWeight", "LLQ",
-           "QCSMA", "RandomPolicy"]
+           "QCSMA", "RandomPolicy", "CellularLLQ", "FullPower", "CellularRandom", "FairITLinQ",
+           "FP", "WMMSE"]
 
 #: family -> name -> policy class
 FAMILIES: dict[str, dict[str, Callable[..., Policy]]] = {
@@ -27,6 +29,14 @@ FAMILIES: dict[str, dict[str, Callable[..., Policy]]] = {
         "llq": LLQ,
         "qcsma": QCSMA,
         "random": RandomPolicy,
+    },
+    "cellular": {
+        "llq": CellularLLQ,
+        "full_power": FullPower,
+        "random": CellularRandom,
+        "fair_itlinq": FairITLinQ,
+        "fp": FP,
+        "wmmse": WMMSE,
     },
 }
 

@@ -100,12 +100,23 @@ class CellularConfig:
             raise ValueError(f"arrival_rate must be >= 0 packets/slot, one number or one per device "
                              f"({n}); got {self.arrival_rate!r}")
         self.rates = rates
-        positive = {"n_subbands": self.n_subbands, "slot_s": self.slot_s,
-                    "bandwidth_hz": self.bandwidth_hz, "packet_bits": self.packet_bits,
-                    "n_power_levels": self.n_power_levels, "episode_slots": self.episode_slots}
+        counts = {"n_subbands": self.n_subbands, "n_power_levels": self.n_power_levels,
+                  "episode_slots": self.episode_slots}
+        for name, value in counts.items():
+            if int(value) != value or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value}")
+        for name in ("max_devices", "max_neighbours"):
+            value = getattr(self, name)
+            if value is not None and (int(value) != value or value < 0):
+                raise ValueError(f"{name} must be a non-negative integer or None, got {value}")
+        positive = {"slot_s": self.slot_s, "bandwidth_hz": self.bandwidth_hz,
+                    "packet_bits": self.packet_bits}
         for name, value in positive.items():
-            if not value > 0:
-                raise ValueError(f"{name} must be > 0, got {value}")
+            if not (np.isfinite(value) and value > 0):
+                raise ValueError(f"{name} must be finite and > 0, got {value}")
+        for name in ("noise_dbm", "p_min_dbm", "p_max_dbm"):
+            if not np.isfinite(getattr(self, name)):
+                raise ValueError(f"{name} must be a finite number of dBm, got {getattr(self, name)}")
         if self.p_min_dbm > self.p_max_dbm:
             raise ValueError(f"p_min_dbm ({self.p_min_dbm}) must not exceed p_max_dbm ({self.p_max_dbm})")
         if self.doppler_hz < 0:
@@ -153,7 +164,7 @@ class CellularEnv:
         self.bits_per_unit_rate = c.slot_s * c.bandwidth_hz  # bits per (bit/s/Hz) per slot
 
         counts = np.bincount(self.serving, minlength=self.n_agents)
-        self.max_devices = int(c.max_devices or counts.max())
+        self.max_devices = int(c.max_devices if c.max_devices is not None else counts.max())
         if counts.max() > self.max_devices:
             raise ValueError(f"max_devices={self.max_devices} is smaller than the largest cell "
                              f"({counts.max()} devices)")
@@ -254,7 +265,8 @@ class CellularEnv:
             self._traffic = np.random.default_rng([s, _TRAFFIC_STREAM])
             self._fading = _torch_generator(s, _FADING_STREAM)
         shape = (self.batch, self.n_subbands, self.n_agents, self.n_devices)
-        self.beta = rayleigh(self._fading, shape)
+        before = rayleigh(self._fading, shape)  # slot -1: what the first observation measured
+        self.beta = gauss_markov_step(before, self.rho, self._fading)
         self.gain = self._gain(self.beta)
         self.t = 0
         self.slot_in_episode = np.zeros(self.batch, dtype=np.int64)
@@ -262,11 +274,12 @@ class CellularEnv:
         self.arrivals = poisson_arrivals(self._traffic, self.config.rates, self.batch)
         self.zeta = self.q + self.arrivals * self.packet_size
         silent = np.zeros((self.batch, self.n_subbands, self.n_devices))
-        self._last = self._measure(self.gain, silent, np.full_like(silent, self.noise_w), silent)
+        self._last = self._measure(self._gain(before), silent, np.full_like(silent, self.noise_w),
+                                   silent)
         return self.observe()
 
     def _gain(self, beta: np.ndarray) -> np.ndarray:
-        """g = alpha |beta|^2 (Z-11), float64 ``(B, H, K, N)``."""
+        """g = alpha |beta|^2 (Z-11), ``(B, H, K, N)`` float32 (fading precision is ample)."""
         return self._alpha32 * (beta.real ** 2 + beta.imag ** 2)
 
     def _measure(self, gain, link_power, ipn, rate) -> np.ndarray:
