@@ -65,6 +65,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/bench_conflict.py
+	$(VENV)/bin/python benchmarks/bench_cellular.py
 
 clean:
 	rm -rf _build

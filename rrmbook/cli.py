@@ -155,11 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_compare)
 
     sp = sub.add_parser("reproduce", help="regenerate a paper figure's data and plot")
-    sp.add_argument("figure", help="figure id, e.g. fig7 or fig8")
+    sp.add_argument("figure", help="figure id: fig7, fig8, fig9, fig10, fig11 or table4")
     sp.add_argument("--slots", type=int, default=5000)
-    sp.add_argument("--batch", type=int, default=4)
+    sp.add_argument("--batch", type=int, default=1)
     sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--out", default="results", help="output folder")
+    sp.add_argument("--out", default="results",
+                    help="output folder (rrmbook/data to refresh the results the book ships)")
     sp.set_defaults(func=cmd_reproduce)
 
     sub.add_parser("scenarios", help="list named scenarios").set_defaults(func=cmd_scenarios)

@@ -15,6 +15,13 @@ function                    what it draws
 ``arrival_departure_curves``  cumulative arrivals/departures of one FIFO queue, packet delays
 ``activity_grid``           which device is on in which slot (a raster)
 ``subband_schedules``       one conflict-graph panel per subband: served, collided, wasted
+``path_loss_curve``         path loss against distance, marked distances, optional SNR axis
+``fading_trace``            a fading gain |beta|^2 in dB over time
+``autocorrelation``         empirical autocorrelation against reference curves
+``sinr_map``                SINR (dB) at every point of a grid, with the layout on top
+``objective_history``       objective value against iteration (FP, WMMSE, ...)
+``delay_quantile_cdf``      CDFs stored as quantiles (the shipped result files)
+``decision_time_bars``      time per decision per method, with published values
 ==========================  ==================================================================
 """
 
@@ -35,8 +42,10 @@ from .conflict import adjacency_matrix, conflict_success, draw_conflict_graph, r
 __all__ = [
     "METHOD_COLORS",
     "METHOD_LABELS",
+    "METHOD_LINESTYLES",
     "color_of",
     "label_of",
+    "linestyle_of",
     "delay_cdf",
     "mean_delay_bars",
     "delay_vs_load",
@@ -44,6 +53,13 @@ __all__ = [
     "arrival_departure_curves",
     "activity_grid",
     "subband_schedules",
+    "path_loss_curve",
+    "fading_trace",
+    "autocorrelation",
+    "sinr_map",
+    "objective_history",
+    "delay_quantile_cdf",
+    "decision_time_bars",
 ]
 
 #: One colour per method, used by every figure of the book.  Related methods get related
@@ -106,6 +122,10 @@ METHOD_LABELS: dict[str, str] = {
     "sac": "SAC",
 }
 
+#: Line styles for methods whose curves often coincide with another's: WMMSE is the same
+#: iteration as FP in the scalar case (chapter 4), so it is drawn dashed over FP's line.
+METHOD_LINESTYLES: dict[str, str] = {"wmmse": "--"}
+
 _FALLBACK = ["#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d",
              "#31a354", "#756bb1", "#636363"]
 
@@ -129,6 +149,20 @@ def color_of(name: str) -> str:
 def label_of(name: str) -> str:
     """The legend label of method ``name`` (the name itself when it has none)."""
     return METHOD_LABELS.get(_key(name), str(name))
+
+
+def linestyle_of(name: str) -> str:
+    """The book-wide line style of method ``name`` (solid unless it is in METHOD_LINESTYLES)."""
+    return METHOD_LINESTYLES.get(_key(name), "-")
+
+
+def _log_ticks_plain(axis) -> None:
+    """Label a logarithmic axis with plain numbers (20, 50, 100) instead of 2 x 10^1."""
+    from matplotlib.ticker import FuncFormatter
+
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    axis.set_major_formatter(plain)
+    axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -192,7 +226,8 @@ def delay_cdf(
         start = x[0] if log_x else 0.0
         color = color_of(name)
         label = label_of(name) + (f" (mean {d.mean():.2f})" if show_mean else "")
-        ax.step(np.r_[start, x], np.r_[0.0, F], where="post", color=color, lw=1.8, label=label)
+        ax.step(np.r_[start, x], np.r_[0.0, F], where="post", color=color, lw=1.8, label=label,
+                ls=linestyle_of(name))
         if show_max:
             ax.axvline(x[-1], color=color, ls="--", lw=1.0, alpha=0.8)
         top = max(top, float(x[-1]))
@@ -294,13 +329,16 @@ def delay_vs_load(
     loads = np.asarray(loads, dtype=float)
     for m, vals in delays.items():
         y = np.array([_mean_delay(v) for v in vals])
-        ax.plot(loads, y, marker="o", ms=4, color=color_of(m), label=label_of(m))
+        ls = linestyle_of(m)
+        ax.plot(loads, y, marker="o" if ls == "-" else "s", ms=4 if ls == "-" else 6, ls=ls,
+                mfc=None if ls == "-" else "none", color=color_of(m), label=label_of(m))
     if capacity is not None:
         ax.axvline(capacity, color="black", ls="--", lw=1.0)
         ax.axvspan(capacity, max(capacity, loads.max()) + 0.02, color="0.85", zorder=0,
                    label="outside the capacity region")
     if log:
         ax.set_yscale("log")
+        _log_ticks_plain(ax.yaxis)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(f"average packet delay ({unit})")
     ax.grid(alpha=0.3, which="both")
@@ -337,7 +375,8 @@ def queue_traces(
         w = min(window, total.size)
         smooth = np.convolve(total, np.ones(w) / w, mode="valid")
         t = np.arange(smooth.size) + w
-        ax.plot(t, smooth, color=color_of(name), lw=1.4, label=label_of(name))
+        ax.plot(t, smooth, color=color_of(name), lw=1.4, ls=linestyle_of(name),
+                label=label_of(name))
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("slot")
@@ -495,3 +534,216 @@ def subband_schedules(
         axes[min(H, len(axes)) - 1].legend(handles=handles, fontsize=8, loc="center left",
                                            bbox_to_anchor=(0.97, 0.5), frameon=False)
     return axes
+
+
+# --------------------------------------------------------------------------- radio
+def path_loss_curve(
+    distance_m: np.ndarray,
+    path_loss_db: np.ndarray,
+    ax: Axes | None = None,
+    marks: Mapping[str, float] | None = None,
+    snr_offset_db: float | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Path loss (dB) against distance (log axis), e.g. the LTE model of (Z-11).
+
+    ``marks`` maps a label to a distance: a dotted vertical line with the path loss at that
+    distance (interpolated) written next to it.  With ``snr_offset_db`` = P_max - noise (dB)
+    a right-hand axis reads the same curve as the SNR at full power, offset - path loss.
+    """
+    ax = _axes(ax, (6.0, 3.8))
+    d = np.asarray(distance_m, dtype=float)
+    pl = np.asarray(path_loss_db, dtype=float)
+    ax.plot(d, pl, color="tab:blue", lw=2)
+    for label, x in (marks or {}).items():
+        y = float(np.interp(np.log(x), np.log(d), pl))
+        ax.axvline(x, color="0.4", ls=":", lw=1.2)
+        ax.plot(x, y, "o", color="tab:blue", ms=5)
+        ax.annotate(f"{label}\n{y:.1f} dB", (x, y), xytext=(6, -4), textcoords="offset points",
+                    fontsize=8, va="top")
+    ax.set_xscale("log")
+    ax.set_xlabel("distance (m)")
+    ax.set_ylabel("path loss (dB)")
+    ax.grid(alpha=0.3, which="both")
+    if snr_offset_db is not None:
+        right = ax.secondary_yaxis("right", functions=(lambda v: snr_offset_db - v,
+                                                       lambda v: snr_offset_db - v))
+        right.set_ylabel("SNR at full power (dB)")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def fading_trace(
+    gain: np.ndarray,
+    ax: Axes | None = None,
+    slot_ms: float | None = None,
+    labels: Sequence[str] | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Small-scale fading power |beta|^2 in dB over time; ``gain`` is ``(T,)`` or ``(T, C)``
+    (one line per column).  With ``slot_ms`` the time axis is in milliseconds."""
+    ax = _axes(ax, (6.5, 3.0))
+    g = np.asarray(gain, dtype=float)
+    g = g[:, None] if g.ndim == 1 else g
+    t = np.arange(g.shape[0]) * (slot_ms or 1.0)
+    for c in range(g.shape[1]):
+        ax.plot(t, 10 * np.log10(g[:, c]), lw=1.2, marker=".", ms=3,
+                label=labels[c] if labels else None)
+    ax.axhline(0.0, color="0.4", ls=":", lw=1.0)
+    ax.set_xlabel("time (ms)" if slot_ms else "slot")
+    ax.set_ylabel("|β|² (dB)")
+    ax.grid(alpha=0.3)
+    if labels:
+        ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def autocorrelation(
+    lags: np.ndarray,
+    empirical: np.ndarray,
+    ax: Axes | None = None,
+    references: Mapping[str, np.ndarray] | None = None,
+    title: str | None = None,
+    xlabel: str = "lag (slots)",
+) -> Axes:
+    """Empirical autocorrelation (dots) against reference curves (lines), e.g. rho^lag."""
+    ax = _axes(ax, (5.5, 3.6))
+    ax.plot(lags, empirical, "o", color="black", ms=5, label="measured", zorder=3)
+    styles = ["-", "--", "-.", ":"]
+    for i, (label, ref) in enumerate((references or {}).items()):
+        ax.plot(lags, ref, ls=styles[i % len(styles)], lw=1.6, label=label)
+    ax.axhline(0.0, color="0.6", lw=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("correlation")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def sinr_map(
+    x: np.ndarray,
+    y: np.ndarray,
+    sinr_db: np.ndarray,
+    ax: Axes | None = None,
+    layout: Any = None,
+    vmin: float = -10.0,
+    vmax: float = 30.0,
+    title: str | None = None,
+) -> Axes:
+    """SINR in dB on a grid (``sinr_db[i, j]`` at ``(x[j], y[i])``), with an optional
+    :class:`~rrmbook.topology.Layout` drawn on top (APs, cells, no devices)."""
+    ax = _axes(ax, (6.5, 5.6))
+    mesh = ax.pcolormesh(x, y, sinr_db, cmap="viridis", vmin=vmin, vmax=vmax, shading="auto")
+    plt.colorbar(mesh, ax=ax, label="SINR (dB)", shrink=0.85)
+    if layout is not None:
+        from matplotlib.patches import RegularPolygon
+
+        for xy in layout.ap_xy:
+            ax.add_patch(RegularPolygon(xy, 6, radius=layout.cell_radius, orientation=0.0,
+                                        fill=False, edgecolor="white", lw=0.6, alpha=0.7))
+        ax.scatter(*layout.ap_xy.T, marker="^", s=40, c="white", edgecolors="black", zorder=3)
+    ax.set_aspect("equal")
+    ax.set_xlim(x.min(), x.max())
+    ax.set_ylim(y.min(), y.max())
+    ax.set_xlabel("x (m)")
+    ax.set_ylabel("y (m)")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+# --------------------------------------------------------------------------- optimisers
+def objective_history(
+    histories: Mapping[str, Sequence[float]],
+    ax: Axes | None = None,
+    title: str | None = None,
+    ylabel: str = "weighted sum rate (bit/s/Hz)",
+) -> Axes:
+    """Objective value against iteration, one line per method (``{method: values}``); line
+    styles and marker sizes differ from line to line, so curves that coincide stay visible."""
+    ax = _axes(ax, (5.5, 3.6))
+    styles = [("-", 6.0), ("--", 3.5), (":", 2.5), ("-.", 2.0)]  # curves that coincide stay visible
+    for i, (name, vals) in enumerate(histories.items()):
+        v = np.asarray(vals, dtype=float)
+        ls, ms = styles[i % len(styles)]
+        ax.plot(np.arange(v.size), v, ls=ls, marker="o", ms=ms, lw=1.6, color=color_of(name),
+                label=label_of(name))
+    ax.set_xlabel("iteration")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def delay_quantile_cdf(
+    curves: Mapping[str, Mapping[str, Sequence[float]]],
+    ax: Axes | None = None,
+    log_x: bool = True,
+    title: str | None = None,
+    unit: str = "ms",
+) -> Axes:
+    """CDFs stored as quantiles: ``curves[method] = {"p": levels, "delay": quantiles}`` and
+    optionally ``"mean"`` (shown in the legend) and ``"max"`` (a dashed line).  This is
+    how the shipped result files keep a CDF in a few hundred numbers."""
+    ax = _axes(ax, (6.0, 4.0))
+    for name, c in curves.items():
+        p = np.asarray(c["p"], dtype=float)
+        d = np.asarray(c["delay"], dtype=float)
+        if d.size == 0:
+            continue
+        color = color_of(name)
+        label = label_of(name) + (f" (mean {c['mean']:.1f})" if "mean" in c else "")
+        ax.plot(d, p, color=color, lw=1.8, ls=linestyle_of(name), label=label)
+        if "max" in c:
+            ax.axvline(c["max"], color=color, ls="--", lw=1.0, alpha=0.8)
+    if log_x:
+        ax.set_xscale("log")
+        _log_ticks_plain(ax.xaxis)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(f"packet delay ({unit})")
+    ax.set_ylabel("fraction of packets with delay ≤ x")
+    ax.grid(alpha=0.3, which="both")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def decision_time_bars(
+    times_ms: Mapping[str, float],
+    ax: Axes | None = None,
+    reported: Mapping[str, float] | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Time per decision (ms, log axis), one horizontal bar per method; ``reported``
+    published values are drawn as black stars on the matching rows."""
+    ax = _axes(ax, (6.0, 0.45 * len(times_ms) + 1.4))
+    names = list(times_ms)
+    ys = np.arange(len(names))[::-1]
+    vals = [float(times_ms[m]) for m in names]
+    ax.barh(ys, vals, color=[color_of(m) for m in names], height=0.6)
+    for y, v in zip(ys, vals, strict=True):
+        ax.annotate(f"{v:.3g} ms", (v, y), xytext=(3, 0), textcoords="offset points",
+                    va="center", fontsize=8)
+    if reported:
+        pts = [(reported[m], y) for m, y in zip(names, ys, strict=True) if m in reported]
+        if pts:
+            ax.plot(*np.array(pts).T, "*", color="black", ms=11, ls="none",
+                    label="reported in the paper")
+            ax.legend(fontsize=8, loc="lower right")
+    ax.set_yticks(ys, [label_of(m) for m in names])
+    ax.set_xscale("log")
+    ax.set_xlabel("time per decision (ms)")
+    ax.grid(axis="x", alpha=0.3, which="both")
+    ax.margins(x=0.25)
+    if title:
+        ax.set_title(title)
+    return ax

@@ -2,10 +2,11 @@
 
 Every dashboard comes in two halves that share one code path:
 
-* a *figure function* (:func:`conflict_dashboard_figure`) that runs the simulations for given
-  values and draws the figure, used by the HTML book (which cannot run widgets) and by tests;
-* the *dashboard* (:func:`conflict_dashboard`), a set of controls whose every change calls
-  :meth:`ConflictDashboard.update`, which can also be called from code.
+* a *figure function* (:func:`conflict_dashboard_figure`, :func:`cellular_dashboard_figure`)
+  that runs the simulations for given values and draws the figure, used by the HTML book
+  (which cannot run widgets) and by tests;
+* the *dashboard* (:func:`conflict_dashboard`, :func:`cellular_dashboard`), a set of controls
+  whose every change calls ``update``, which can also be called from code.
 
 Importing this module needs no display; widgets are only built when a dashboard is created.
 """
@@ -18,11 +19,14 @@ from dataclasses import dataclass, field
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from traitlets import TraitError
 
 from . import baselines, plots
 from .conflict import draw_conflict_graph, maximal_independent_sets
+from .envs import CellularConfig, CellularEnv
 from .evaluate import Results, evaluate
 from .scenarios import make_env
+from .topology import draw_layout, hex_layout, random_layout
 
 __all__ = [
     "TOPOLOGIES",
@@ -34,6 +38,15 @@ __all__ = [
     "conflict_dashboard_figure",
     "ConflictDashboard",
     "conflict_dashboard",
+    "CELLULAR_LAYOUTS",
+    "DEFAULT_CELLULAR_POLICIES",
+    "CellularDashboardSettings",
+    "make_cellular_env",
+    "run_cellular_dashboard",
+    "draw_cellular_dashboard",
+    "cellular_dashboard_figure",
+    "CellularDashboard",
+    "cellular_dashboard",
 ]
 
 #: Topologies the conflict dashboard offers.
@@ -77,9 +90,9 @@ class DashboardSettings:
             raise ValueError(f"load must be a rate >= 0 packets per device per slot, got {self.load}")
         if not self.policies:
             raise ValueError("policies: choose at least one policy")
-        unknown = [p for p in self.policies if p not in baselines.available()]
+        unknown = [p for p in self.policies if p not in baselines.available("conflict")]
         if unknown:
-            raise ValueError(f"policies: unknown {unknown}; choose from {baselines.available()}")
+            raise ValueError(f"policies: unknown {unknown}; choose from {baselines.available('conflict')}")
         if int(self.slots) != self.slots or self.slots < 1:
             raise ValueError(f"slots must be a positive integer, got {self.slots}")
 
@@ -168,13 +181,125 @@ def conflict_dashboard_figure(load: float = 0.3, topology: str = "paper-cg8",
     return draw_conflict_dashboard(env, results)
 
 
-class ConflictDashboard:
+class _Dashboard:
+    """What every dashboard shares: controls, a message line, an output area and
+    ``update(**values)``.  Subclasses build :attr:`controls` and the layout, then call
+    :meth:`_finish`, and define ``_settings`` (the settings dataclass), ``_run`` and
+    ``_draw``."""
+
+    _settings: type
+    controls: dict
+    _fixed: dict
+
+    def _run(self, settings):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _draw(self, env, results) -> Figure:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _finish(self, controls_box) -> None:
+        import ipywidgets as W
+
+        self.message_box = W.HTML()
+        self.output = W.Output()
+        self.figure: Figure | None = None
+        self.env = None
+        self.results: dict[str, Results] = {}
+        self.settings = None
+        self.message = ""
+        self._holding = False
+        for w in self.controls.values():
+            w.observe(self._on_change, names="value")
+        self.widget = W.VBox([controls_box, self.message_box, self.output])
+        self._sync_enabled()
+
+    # ----------------------------------------------------------------- state
+    def values(self) -> dict:
+        """The current control values as keyword arguments of the settings dataclass."""
+        v = {k: w.value for k, w in self.controls.items()}
+        if "policies" in v:
+            v["policies"] = tuple(v["policies"])
+        return {**v, **self._fixed}
+
+    def _sync_enabled(self) -> None:
+        """Disable the controls that do not apply to the current values."""
+
+    def _set_control(self, key: str, value) -> None:
+        self.controls[key].value = tuple(value) if key == "policies" else value
+
+    def _on_change(self, _change) -> None:
+        if not self._holding:
+            self.update()
+
+    # ----------------------------------------------------------------- update
+    def update(self, **values) -> Figure | None:
+        """Set the given controls (e.g. ``policies=("llq",)``), rerun and redraw.  Returns
+        the new figure, or ``None`` when the values were rejected (reason in
+        :attr:`message`)."""
+        unknown = set(values) - set(self.controls) - set(self._fixed)
+        if unknown:
+            raise ValueError(f"unknown dashboard values {sorted(unknown)}; "
+                             f"use {sorted(self.controls) + sorted(self._fixed)}")
+        self._holding = True
+        try:
+            for k, v in values.items():
+                if k in self._fixed:
+                    self._fixed[k] = v
+                else:
+                    self._set_control(k, v)
+        except (TraitError, ValueError, TypeError) as err:  # a value a control refuses
+            return self._reject(f"{k}: {err}")
+        finally:
+            self._holding = False
+        self._sync_enabled()
+        try:
+            settings = self._settings(**self.values())
+            env, results = self._run(settings)
+        except ValueError as err:
+            return self._reject(str(err))
+        self.message = ""
+        self.message_box.value = ""
+        self.settings, self.env, self.results = settings, env, results
+        fig = self._draw(env, results)
+        self.figure = fig
+        self._show(fig)
+        return fig
+
+    def _reject(self, message: str) -> None:
+        self.message = message
+        self.message_box.value = f"<span style='color:#b00'>{message}</span>"
+        return None
+
+    def _show(self, fig: Figure) -> None:
+        from IPython import get_ipython
+        from IPython.display import display
+
+        if get_ipython() is not None:
+            with self.output:
+                self.output.clear_output(wait=True)
+                display(fig)
+        plt.close(fig)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        if self.figure is None:
+            self.update()
+        display(self.widget)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.values()})"
+
+
+class ConflictDashboard(_Dashboard):
     """Controls for load, per-device multipliers, topology and policies, plus a live figure.
 
     ``update(**values)`` sets controls and redraws; it returns the new figure (``None`` if
     the values were rejected, with the reason in :attr:`message`).  Attributes after an
     update: :attr:`figure`, :attr:`env`, :attr:`results`, :attr:`settings`.
     """
+
+    _settings = DashboardSettings
 
     def __init__(self, slots: int = 2000, seed: int = 0, **defaults) -> None:
         import ipywidgets as W
@@ -200,97 +325,36 @@ class ConflictDashboard:
                                      style=style, layout=wide),
             "graph_seed": W.IntText(value=d.graph_seed, description="graph seed", style=style,
                                     layout=wide),
-            "policies": W.SelectMultiple(options=baselines.available(), value=tuple(d.policies),
+            "policies": W.SelectMultiple(options=baselines.available("conflict"), value=tuple(d.policies),
                                          rows=6, description="policies", style=style,
                                          layout=wide),
         }
         self._fixed = {"slots": d.slots, "seed": d.seed, "batch": d.batch}
-        self.message_box = W.HTML()
-        self.output = W.Output()
-        self.figure: Figure | None = None
-        self.env = None
-        self.results: dict[str, Results] = {}
-        self.settings: DashboardSettings | None = None
-        self.message = ""
-        self._holding = False
-        for w in self.controls.values():
-            w.observe(self._on_change, names="value")
         c = self.controls
         left = W.VBox([c["load"], c["multipliers"], c["policies"]])
         right = W.VBox([c["topology"], c["n_agents"], c["density"], c["graph_seed"]])
-        self.widget = W.VBox([W.HBox([left, right]), self.message_box, self.output])
-        self._sync_enabled()
+        self._finish(W.HBox([left, right]))
 
-    # ----------------------------------------------------------------- state
     def values(self) -> dict:
-        """The current control values as keyword arguments of :class:`DashboardSettings`."""
-        v = {k: w.value for k, w in self.controls.items()}
+        v = super().values()
         v["multipliers"] = v["multipliers"] or None
-        v["policies"] = tuple(v["policies"])
-        return {**v, **self._fixed}
+        return v
+
+    def _set_control(self, key: str, value) -> None:
+        if key == "multipliers" and not isinstance(value, str):
+            value = "" if value is None else ", ".join(f"{x:g}" for x in value)
+        super()._set_control(key, value)
 
     def _sync_enabled(self) -> None:
         random = self.controls["topology"].value == "random-cg"
         for k in ("n_agents", "density", "graph_seed"):
             self.controls[k].disabled = not random
 
-    def _on_change(self, _change) -> None:
-        if not self._holding:
-            self.update()
+    def _run(self, settings):
+        return run_conflict_dashboard(settings)
 
-    # ----------------------------------------------------------------- update
-    def update(self, **values) -> Figure | None:
-        """Set the given controls (e.g. ``load=0.5, policies=("llq",)``), rerun and redraw."""
-        unknown = set(values) - set(self.controls) - set(self._fixed)
-        if unknown:
-            raise ValueError(f"unknown dashboard values {sorted(unknown)}; "
-                             f"use {sorted(self.controls) + sorted(self._fixed)}")
-        self._holding = True
-        try:
-            for k, v in values.items():
-                if k in self._fixed:
-                    self._fixed[k] = v
-                elif k == "multipliers" and not isinstance(v, str):
-                    self.controls[k].value = "" if v is None else ", ".join(f"{x:g}" for x in v)
-                else:
-                    self.controls[k].value = tuple(v) if k == "policies" else v
-        finally:
-            self._holding = False
-        self._sync_enabled()
-        try:
-            settings = DashboardSettings(**self.values())
-            env, results = run_conflict_dashboard(settings)
-        except ValueError as err:
-            self.message = str(err)
-            self.message_box.value = f"<span style='color:#b00'>{self.message}</span>"
-            return None
-        self.message = ""
-        self.message_box.value = ""
-        self.settings, self.env, self.results = settings, env, results
-        fig = draw_conflict_dashboard(env, results)
-        self.figure = fig
-        self._show(fig)
-        return fig
-
-    def _show(self, fig: Figure) -> None:
-        from IPython import get_ipython
-        from IPython.display import display
-
-        if get_ipython() is not None:
-            with self.output:
-                self.output.clear_output(wait=True)
-                display(fig)
-        plt.close(fig)
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        if self.figure is None:
-            self.update()
-        display(self.widget)
-
-    def __repr__(self) -> str:
-        return f"ConflictDashboard({self.values()})"
+    def _draw(self, env, results) -> Figure:
+        return draw_conflict_dashboard(env, results)
 
 
 def conflict_dashboard(slots: int = 2000, seed: int = 0, **defaults) -> ConflictDashboard:
@@ -300,3 +364,190 @@ def conflict_dashboard(slots: int = 2000, seed: int = 0, **defaults) -> Conflict
     Display the returned object in a notebook; call its ``update(...)`` from code.
     """
     return ConflictDashboard(slots=slots, seed=seed, **defaults)
+
+
+# =========================================================================== multi-cell
+#: Layout kinds the multi-cell dashboard offers.
+CELLULAR_LAYOUTS = ("hexagonal", "random")
+#: Policies shown by default: the greedy local rule, the CSI-based scheduler and FP.
+DEFAULT_CELLULAR_POLICIES = ("llq", "fair_itlinq", "fp")
+
+
+@dataclass
+class CellularDashboardSettings:
+    """Everything the multi-cell dashboard lets a reader change (with its defaults).
+
+    Attributes
+    ----------
+    load : arrivals in packets per second per device (as on the paper's axes).
+    rings : rings of cells around the centre cell (1 -> 7 cells, 2 -> 19, 3 -> 37).
+    devices_per_cell : devices per cell (hexagonal) or on average per AP (random).
+    layout_seed : seed of the deployment (device drops, AP jitter).
+    layout : ``"hexagonal"`` (devices in their hexagon, as ``paper-hex19``) or ``"random"``
+        (jittered APs, devices dropped near a random AP and associated with the nearest, as
+        ``paper-random19``: every AP serves between ``devices_per_cell - 1`` and
+        ``devices_per_cell + 2`` devices).
+    policies : cellular baseline names, see ``rrmbook.baselines.available("cellular")``.
+    slots, seed, batch : length of each run, its seed (traffic and fading), copies.
+    extra : further :class:`~rrmbook.envs.CellularConfig` fields (e.g. ``{"n_subbands": 2}``).
+    """
+
+    load: float = 20.0
+    rings: int = 2
+    devices_per_cell: int = 3
+    layout_seed: int = 0
+    layout: str = "hexagonal"
+    policies: tuple[str, ...] = DEFAULT_CELLULAR_POLICIES
+    slots: int = 300
+    seed: int = 0
+    batch: int = 1
+    extra: dict = field(default_factory=dict)
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` naming the first bad field."""
+        if self.layout not in CELLULAR_LAYOUTS:
+            raise ValueError(f"layout must be one of {list(CELLULAR_LAYOUTS)}, got {self.layout!r}")
+        if not isinstance(self.load, int | float) or not np.isfinite(self.load) or self.load < 0:
+            raise ValueError(f"load must be a rate >= 0 packets/s per device, got {self.load!r}")
+        if int(self.rings) != self.rings or not 1 <= self.rings <= 3:
+            raise ValueError(f"rings must be 1, 2 or 3, got {self.rings!r}")
+        if int(self.devices_per_cell) != self.devices_per_cell or not 1 <= self.devices_per_cell <= 8:
+            raise ValueError(f"devices_per_cell must be an integer from 1 to 8, got "
+                             f"{self.devices_per_cell!r}")
+        if not self.policies:
+            raise ValueError("policies: choose at least one policy")
+        known = baselines.available("cellular")
+        unknown = [p for p in self.policies if p not in known]
+        if unknown:
+            raise ValueError(f"policies: unknown {unknown}; choose from {known}")
+        if int(self.slots) != self.slots or self.slots < 1:
+            raise ValueError(f"slots must be a positive integer, got {self.slots!r}")
+
+
+def make_cellular_env(s: CellularDashboardSettings) -> CellularEnv:
+    """The environment a dashboard setting describes (checked first)."""
+    s.validate()
+    rings, dpc = int(s.rings), int(s.devices_per_cell)
+    if s.layout == "hexagonal":
+        layout = hex_layout(rings, dpc, seed=int(s.layout_seed))
+    else:
+        n_aps = 1 + 3 * rings * (rings + 1)
+        layout = random_layout(n_aps, n_aps * dpc, devices_per_ap=(max(1, dpc - 1), dpc + 2),
+                               seed=int(s.layout_seed))
+    slot_s = s.extra.get("slot_s", CellularConfig.__dataclass_fields__["slot_s"].default)
+    try:
+        config = CellularConfig(layout=layout, arrival_rate=float(s.load) * slot_s,
+                                name=f"{s.layout}-{layout.n_aps}cells-{layout.n_devices}devices",
+                                **s.extra)
+    except TypeError as err:  # an unknown field in extra
+        raise ValueError(f"extra: {err}") from None
+    return CellularEnv(config, batch=int(s.batch), seed=int(s.seed))
+
+
+def run_cellular_dashboard(settings: CellularDashboardSettings | None = None,
+                           **values) -> tuple[CellularEnv, dict[str, Results]]:
+    """Build the network the settings describe and evaluate every chosen policy on it (same
+    seed: the same arrivals and the same fading).  Returns ``(env, {policy: Results})``."""
+    s = settings or CellularDashboardSettings()
+    if values:
+        s = CellularDashboardSettings(**{**s.__dict__, **values})
+    env = make_cellular_env(s)
+    results = {p: evaluate(env, baselines.get(p, family="cellular"), slots=int(s.slots),
+                           seed=int(s.seed))
+               for p in s.policies}
+    return env, results
+
+
+def draw_cellular_dashboard(env: CellularEnv, results: dict[str, Results],
+                            fig: Figure | None = None) -> Figure:
+    """The multi-cell dashboard's figure: the layout with its 8 dB neighbourhoods, the
+    queue traces and the delay CDFs (mean delay and unfinished packets in the legend)."""
+    if fig is None:
+        fig = plt.figure(figsize=(14.5, 4.8))
+    ax_map, ax_q, ax_cdf = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.15, 1.0, 1.0]})
+    draw_layout(env.layout, ax=ax_map, neighbourhoods=env.neighbourhoods,
+                show_cells=env.layout.kind == "hexagonal",
+                title=f"{env.n_agents} APs, {env.n_devices} devices ({env.layout.kind})")
+    offered = float(env.config.rates.mean()) / env.config.slot_s
+    ax_map.text(0.5, -0.16, f"red: neighbours (8 dB rule); offered {offered:g} packets/s "
+                f"= {offered * env.packet_size / 1e6:g} Mbit/s per device",
+                transform=ax_map.transAxes, ha="center", va="top", fontsize=8)
+    window = max(1, min(50, int(next(iter(results.values())).slots) // 20))
+    peaks = [float(r.queue_trace.sum(axis=1).max()) for r in results.values()]
+    log = max(peaks) > 20 * (min(peaks) + 1)  # one policy's queues explode: use a log axis
+    plots.queue_traces(results, ax=ax_q, window=window, title="queues over time", log=log)
+    plots.delay_cdf(results, ax=ax_cdf, log_x=True, show_max=False,
+                    title="packet delays (mean in the legend)")
+    ax_cdf.set_xlim(left=1.0)
+    left = {m: r.unfinished for m, r in results.items() if r.unfinished}
+    if left:
+        ax_cdf.text(0.02, 0.98, "still queued at the end:\n" + "\n".join(
+            f"{plots.label_of(m)}: {n}" for m, n in left.items()), transform=ax_cdf.transAxes,
+            va="top", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def cellular_dashboard_figure(load: float = 20.0, rings: int = 2, devices_per_cell: int = 3,
+                              layout_seed: int = 0, layout: str = "hexagonal",
+                              policies: Sequence[str] = DEFAULT_CELLULAR_POLICIES,
+                              slots: int = 300, seed: int = 0, batch: int = 1) -> Figure:
+    """Run and draw the multi-cell dashboard for fixed values (what the HTML book shows)."""
+    settings = CellularDashboardSettings(load=load, rings=rings, devices_per_cell=devices_per_cell,
+                                         layout_seed=layout_seed, layout=layout,
+                                         policies=tuple(policies), slots=slots, seed=seed,
+                                         batch=batch)
+    env, results = run_cellular_dashboard(settings)
+    return draw_cellular_dashboard(env, results)
+
+
+class CellularDashboard(_Dashboard):
+    """Controls for load, network size (rings, devices per cell), layout kind and seed, and
+    policies, plus a live figure.  ``update(**values)`` works as for
+    :class:`ConflictDashboard`."""
+
+    _settings = CellularDashboardSettings
+
+    def __init__(self, slots: int = 300, seed: int = 0, **defaults) -> None:
+        import ipywidgets as W
+
+        d = CellularDashboardSettings(slots=slots, seed=seed, **defaults)
+        style = {"description_width": "120px"}
+        wide = W.Layout(width="340px")
+        self.controls = {
+            "load": W.FloatSlider(value=d.load, min=1.0, max=60.0, step=1.0,
+                                  description="load (packets/s)", readout_format=".0f",
+                                  continuous_update=False, style=style, layout=wide),
+            "policies": W.SelectMultiple(options=baselines.available("cellular"),
+                                         value=tuple(d.policies), rows=6,
+                                         description="policies", style=style, layout=wide),
+            "layout": W.Dropdown(options=list(CELLULAR_LAYOUTS), value=d.layout,
+                                 description="layout", style=style, layout=wide),
+            "rings": W.IntSlider(value=d.rings, min=1, max=3, description="rings of cells",
+                                 continuous_update=False, style=style, layout=wide),
+            "devices_per_cell": W.IntSlider(value=d.devices_per_cell, min=1, max=8,
+                                            description="devices per cell",
+                                            continuous_update=False, style=style, layout=wide),
+            "layout_seed": W.IntText(value=d.layout_seed, description="layout seed",
+                                     style=style, layout=wide),
+        }
+        self._fixed = {"slots": d.slots, "seed": d.seed, "batch": d.batch}
+        c = self.controls
+        left = W.VBox([c["load"], c["policies"]])
+        right = W.VBox([c["layout"], c["rings"], c["devices_per_cell"], c["layout_seed"]])
+        self._finish(W.HBox([left, right]))
+
+    def _run(self, settings):
+        return run_cellular_dashboard(settings)
+
+    def _draw(self, env, results) -> Figure:
+        return draw_cellular_dashboard(env, results)
+
+
+def cellular_dashboard(slots: int = 300, seed: int = 0, **defaults) -> CellularDashboard:
+    """The multi-cell dashboard: load, rings of cells, devices per cell, layout kind and
+    seed, policies; shows the map with neighbourhoods, the queues and the delay CDFs.
+
+    Display the returned object in a notebook; call its ``update(...)`` from code.
+    """
+    return CellularDashboard(slots=slots, seed=seed, **defaults)
