@@ -520,7 +520,7 @@ def subband_schedules(
             parts.append(f"{int((schedule[h] & ~success[h]).sum())} collided")
         if wasted.any():
             parts.append(f"{int(wasted.sum())} wasted")
-        ax.set_title(f"subband {h + 1}: " + ", ".join(parts) if H > 1 else ", ".join(parts),
+        ax.set_title(f"subband {h}: " + ", ".join(parts) if H > 1 else ", ".join(parts),
                      fontsize=10)
         pad = 0.22 * float(np.ptp(xy, axis=0).max() or 1.0)
         ax.set_xlim(xy[:, 0].min() - pad, xy[:, 0].max() + pad)
