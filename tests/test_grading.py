@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import csv
 import json
-import re
 import shutil
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 pytest.importorskip("otter", reason="needs the grade extra (otter-grader)")
 
 import nbformat  # noqa: E402
+from notebook_helpers import answer_cell, names_of_tests, solution_lines  # noqa: E402
 
 from rrmbook.grading import (  # noqa: E402
     _is_otter_cell,
@@ -41,23 +41,8 @@ def _code(nb: nbformat.NotebookNode) -> str:
     return "\n".join(c.source for c in nb.cells) + json.dumps(nb.metadata)
 
 
-def _solution_lines(nb: nbformat.NotebookNode) -> list[str]:
-    lines, inside = [], False
-    for cell in nb.cells:
-        for line in cell.source.splitlines() if cell.cell_type == "code" else []:
-            if line.strip() in ("# BEGIN SOLUTION", "# END SOLUTION"):
-                inside = line.strip() == "# BEGIN SOLUTION"
-            elif inside and line.strip():
-                lines.append(line.strip())
-    return lines
 
 
-def _test_names(nb: nbformat.NotebookNode, hidden: bool) -> list[str]:
-    names = []
-    for cell in nb.cells:
-        if cell.cell_type == "code" and cell.source.startswith("# HIDDEN") == hidden:
-            names += re.findall(r"^def (test_\w+)\(", cell.source, flags=re.MULTILINE)
-    return names
 
 
 # ------------------------------------------------------------------------------------------
@@ -89,14 +74,14 @@ def test_exercise_has_stubs_public_checks_and_no_secrets():
     solution = nbformat.read(SOLUTIONS / f"{NAME}.ipynb", as_version=4)
     exercise = nbformat.read(EXERCISES / f"{NAME}.ipynb", as_version=4)
     text = _code(exercise)
-    solution_lines = _solution_lines(solution)
-    hidden = _test_names(solution, hidden=True)
-    assert solution_lines and hidden  # the checks below are not vacuous
-    for line in solution_lines:
+    secret_lines = solution_lines(solution)
+    hidden = names_of_tests(solution, hidden=True)
+    assert secret_lines and hidden  # the checks below are not vacuous
+    for line in secret_lines:
         assert line not in text, f"solution code leaked into the exercise: {line}"
     for name in hidden:
         assert name not in text, f"hidden test leaked into the exercise: {name}"
-    for name in _test_names(solution, hidden=False):
+    for name in names_of_tests(solution, hidden=False):
         assert name in text, f"public test missing from the exercise: {name}"
     assert "BEGIN SOLUTION" not in text and "# HIDDEN" not in text
     for question in POINTS:
@@ -110,7 +95,7 @@ def test_autograder_keeps_hidden_tests_and_points(tmp_path):
     assert {q: autograder.possible(q) for q in POINTS} == POINTS
     tests_text = "".join(p.read_text() for p in autograder.tests.values())
     solution = nbformat.read(SOLUTIONS / f"{NAME}.ipynb", as_version=4)
-    for name in _test_names(solution, hidden=True):
+    for name in names_of_tests(solution, hidden=True):
         assert name in tests_text
 
 
@@ -126,24 +111,22 @@ def test_otter_cells_are_recognised():
 # ------------------------------------------------------------------------------------------
 
 
-def _answer_cell(nb: nbformat.NotebookNode, function: str) -> nbformat.NotebookNode:
-    return next(c for c in nb.cells if c.cell_type == "code" and f"def {function}(" in c.source)
 
 
 def _raise_in_q1(nb):
-    cell = _answer_cell(nb, "success")
+    cell = answer_cell(nb, "success")
     cell.source = cell.source.replace(
         "    schedule = np.asarray", "    raise RuntimeError('oops')\n    schedule = np.asarray", 1
     )
 
 
 def _loop_in_q2_cell(nb):
-    cell = _answer_cell(nb, "gms")
+    cell = answer_cell(nb, "gms")
     cell.source = "while True:\n    pass\n" + cell.source
 
 
 def _loop_in_q2_function(nb):
-    cell = _answer_cell(nb, "gms")
+    cell = answer_cell(nb, "gms")
     cell.source = cell.source.replace(
         "    available = queues > 0", "    while True:\n        pass", 1
     )
@@ -151,7 +134,7 @@ def _loop_in_q2_function(nb):
 
 def _unstoppable_loop_in_q3_cell(nb):
     """A loop whose bare ``except:`` swallows the interrupt: the kernel must be restarted."""
-    cell = _answer_cell(nb, "queue_update")
+    cell = answer_cell(nb, "queue_update")
     cell.source = (
         "while True:\n    try:\n        sum(range(10**6))\n    except:\n        pass\n"
         + cell.source
@@ -159,11 +142,11 @@ def _unstoppable_loop_in_q3_cell(nb):
 
 
 def _delete_q1_cell(nb):
-    nb.cells.remove(_answer_cell(nb, "success"))
+    nb.cells.remove(answer_cell(nb, "success"))
 
 
 def _syntax_error_in_q2(nb):
-    cell = _answer_cell(nb, "gms")
+    cell = answer_cell(nb, "gms")
     cell.source = cell.source.replace("while available.any():", "while available.any()", 1)
 
 

@@ -22,6 +22,7 @@ import pytest
 pytest.importorskip("otter", reason="needs the grade extra (otter-grader)")
 
 import nbformat  # noqa: E402
+from notebook_helpers import answer_cell, names_of_tests, solution_lines  # noqa: E402
 
 from rrmbook.grading import (  # noqa: E402
     build_autograder,
@@ -46,27 +47,10 @@ def _exercise() -> nbformat.NotebookNode:
     return nbformat.read(EXERCISES / f"{NAME}.ipynb", as_version=4)
 
 
-def _solution_lines(nb: nbformat.NotebookNode) -> list[str]:
-    lines, inside = [], False
-    for cell in nb.cells:
-        for line in cell.source.splitlines() if cell.cell_type == "code" else []:
-            if line.strip() in ("# BEGIN SOLUTION", "# END SOLUTION"):
-                inside = line.strip() == "# BEGIN SOLUTION"
-            elif inside and line.strip():
-                lines.append(line.strip())
-    return lines
 
 
-def _test_names(nb: nbformat.NotebookNode, hidden: bool) -> list[str]:
-    names = []
-    for cell in nb.cells:
-        if cell.cell_type == "code" and cell.source.startswith("# HIDDEN") == hidden:
-            names += re.findall(r"^def (test_\w+)\(", cell.source, flags=re.MULTILINE)
-    return names
 
 
-def _answer_cell(nb: nbformat.NotebookNode, function: str) -> nbformat.NotebookNode:
-    return next(c for c in nb.cells if c.cell_type == "code" and f"def {function}(" in c.source)
 
 
 # ------------------------------------------------------------------------------------------
@@ -84,18 +68,18 @@ def test_exercise_in_sync_with_solution():
 def test_exercise_has_stubs_public_checks_and_no_secrets():
     solution, exercise = _solution(), _exercise()
     text = "\n".join(c.source for c in exercise.cells) + json.dumps(exercise.metadata)
-    solution_lines, hidden = _solution_lines(solution), _test_names(solution, hidden=True)
-    assert len(solution_lines) > 10 and len(hidden) >= 6  # the checks below are not vacuous
-    for line in solution_lines:
+    secret_lines, hidden = solution_lines(solution), names_of_tests(solution, hidden=True)
+    assert len(secret_lines) > 10 and len(hidden) >= 6  # the checks below are not vacuous
+    for line in secret_lines:
         assert line not in text, f"solution code leaked into the exercise: {line}"
     for name in hidden:
         assert name not in text, f"hidden test leaked into the exercise: {name}"
-    for name in _test_names(solution, hidden=False):
+    for name in names_of_tests(solution, hidden=False):
         assert name in text, f"public test missing from the exercise: {name}"
     assert "BEGIN SOLUTION" not in text and "# HIDDEN" not in text
     for question, function in FUNCTIONS.items():
         assert f'grader.check("{question}")' in text
-        assert _answer_cell(exercise, function).source.rstrip().endswith("..."), function
+        assert answer_cell(exercise, function).source.rstrip().endswith("..."), function
     assert all(not c.get("outputs") for c in exercise.cells if c.cell_type == "code")
 
 
@@ -115,7 +99,7 @@ def test_autograder_keeps_hidden_tests_and_points(tmp_path):
     assert list(autograder.tests) == list(POINTS)
     assert {q: autograder.possible(q) for q in POINTS} == POINTS
     tests_text = "".join(p.read_text() for p in autograder.tests.values())
-    for name in _test_names(_solution(), hidden=True):
+    for name in names_of_tests(_solution(), hidden=True):
         assert name in tests_text
 
 
@@ -213,7 +197,7 @@ def test_plausible_mistakes_lose_points(mistake):
         except AssertionError:
             failed.add(name)
     assert catcher in failed, f"{mistake} passed {catcher}; failed only {sorted(failed)}"
-    exec(_answer_cell(_solution(), FUNCTIONS[question]).source, ns := {"np": np})
+    exec(answer_cell(_solution(), FUNCTIONS[question]).source, ns := {"np": np})
     for cell in cells:  # and the right answer passes them all
         exec(cell.source, {FUNCTIONS[question]: ns[FUNCTIONS[question]]})
 
@@ -225,16 +209,16 @@ def test_plausible_mistakes_lose_points(mistake):
 
 def _break_q1_and_q4(nb: nbformat.NotebookNode) -> None:
     """sinr raises when called; wmmse_step never returns."""
-    cell = _answer_cell(nb, FUNCTIONS["q1"])
+    cell = answer_cell(nb, FUNCTIONS["q1"])
     cell.source = cell.source.replace(
         "    gain = np.asarray", "    raise RuntimeError('oops')\n    gain = np.asarray", 1
     )
-    cell = _answer_cell(nb, FUNCTIONS["q4"])
+    cell = answer_cell(nb, FUNCTIONS["q4"])
     cell.source = cell.source.replace(
         "    h = np.asarray", "    while True:\n        pass\n    h = np.asarray", 1
     )
     for function in (FUNCTIONS["q1"], FUNCTIONS["q4"]):
-        source = _answer_cell(nb, function).source
+        source = answer_cell(nb, function).source
         compile(source, function, "exec")  # broken at run time, not a syntax error
         assert "oops" in source or "while True" in source
 

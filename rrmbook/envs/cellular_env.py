@@ -34,6 +34,7 @@ from ..channel import (
 )
 from ..topology import Layout, neighbourhoods_by_gain
 from ..traffic import PacketLedger, poisson_arrivals, queue_step
+from .base import BatchedQueueEnv
 from .conflict_env import Observation, StepResult
 
 __all__ = ["CellularConfig", "CellularEnv", "CellularState", "LinkPowers"]
@@ -135,7 +136,7 @@ class CellularState:
     t: int
 
 
-class CellularEnv:
+class CellularEnv(BatchedQueueEnv):
     """Batched multi-cell downlink environment; see the module docstring."""
 
     family = "cellular"
@@ -272,7 +273,7 @@ class CellularEnv:
         self.slot_in_episode = np.zeros(self.batch, dtype=np.int64)
         self.q = np.zeros((self.batch, self.n_devices))
         self.arrivals = poisson_arrivals(self._traffic, self.config.rates, self.batch)
-        self.zeta = self.q + self.arrivals * self.packet_size
+        self._refresh_zeta()
         silent = np.zeros((self.batch, self.n_subbands, self.n_devices))
         self._last = self._measure(self._gain(before), silent, np.full_like(silent, self.noise_w),
                                    silent)
@@ -305,10 +306,6 @@ class CellularEnv:
     def state(self) -> CellularState:
         return CellularState(zeta=self.zeta.copy(), q=self.q.copy(), gain=self.gain.copy(), t=self.t)
 
-    def start_recording(self) -> PacketLedger:
-        self.ledger = PacketLedger()
-        return self.ledger
-
     def rewards(self, q_bits: np.ndarray) -> np.ndarray:
         """R_k = -(queued packets of the devices of C(k)) (Z-9, Z-10 with bits / L)."""
         return -((q_bits / self.packet_size) @ self._of_ap) @ self.neighbour_matrix
@@ -339,22 +336,11 @@ class CellularEnv:
         self.beta = gauss_markov_step(self.beta, self.rho, self._fading)
         self.gain = self._gain(self.beta)
         self.arrivals = poisson_arrivals(self._traffic, self.config.rates, self.batch)
-        self.zeta = self.q + self.arrivals * self.packet_size
+        self._refresh_zeta()
         return StepResult(obs=self.observe(), rewards=rewards, truncated=truncated, info=info)
 
-    def reset_copies(self, mask: np.ndarray) -> Observation:
-        """New episode (empty queues) in the copies where ``mask`` is true; the fading carries on."""
-        if self.ledger is not None:
-            raise ValueError("reset_copies would discard queued packets while a ledger is "
-                             "recording; evaluation runs never reset copies")
-        mask = np.asarray(mask, dtype=bool)
-        if mask.shape != (self.batch,):
-            raise ValueError(f"mask must have shape (batch,) = ({self.batch},), got {mask.shape}")
-        self.q[mask] = 0.0
-        self.arrivals[mask] = 0
+    def _refresh_zeta(self) -> None:
         self.zeta = self.q + self.arrivals * self.packet_size
-        self.slot_in_episode[mask] = 0
-        return self.observe()
 
     def __repr__(self) -> str:
         return (f"CellularEnv({self.config.name!r}, aps={self.n_agents}, devices={self.n_devices}, "

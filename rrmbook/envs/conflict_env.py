@@ -26,6 +26,7 @@ import numpy as np
 
 from ..conflict import adjacency_matrix, agent_neighbourhoods, conflict_success, exclusion_matrix
 from ..traffic import PacketLedger, poisson_arrivals, queue_step
+from .base import BatchedQueueEnv
 
 __all__ = ["ConflictGraphConfig", "ConflictGraphEnv", "Observation", "GlobalState", "StepResult"]
 
@@ -111,7 +112,7 @@ class StepResult:
     info: dict
 
 
-class ConflictGraphEnv:
+class ConflictGraphEnv(BatchedQueueEnv):
     """Batched conflict-graph environment.  See the module docstring for the slot timing."""
 
     family = "conflict"
@@ -230,26 +231,11 @@ class ConflictGraphEnv:
         self.slot_in_episode = np.zeros(self.batch, dtype=np.int64)
         self.q = np.zeros((self.batch, self.n_devices), dtype=np.int64)
         self.arrivals = poisson_arrivals(self._traffic, self.config.rates, self.batch)
-        self.zeta = self.q + self.arrivals
+        self._refresh_zeta()
         return self.observe()
 
-    def reset_copies(self, mask: np.ndarray) -> Observation:
-        """Start a new episode in the copies where ``mask`` is true (queues emptied; the
-        arrivals already drawn for this slot are discarded there).
-
-        Not allowed while a ledger records: discarded packets would break the accounting
-        arrived = delivered + queued that per-packet delays rely on."""
-        if self.ledger is not None:
-            raise ValueError("reset_copies would discard queued packets while a ledger is "
-                             "recording; evaluation runs never reset copies")
-        mask = np.asarray(mask, dtype=bool)
-        if mask.shape != (self.batch,):
-            raise ValueError(f"mask must have shape (batch,) = ({self.batch},), got {mask.shape}")
-        self.q[mask] = 0
-        self.arrivals[mask] = 0
+    def _refresh_zeta(self) -> None:
         self.zeta = self.q + self.arrivals
-        self.slot_in_episode[mask] = 0
-        return self.observe()
 
     def observe(self) -> Observation:
         zpad = np.concatenate([self.zeta, np.zeros((self.batch, 1), dtype=self.zeta.dtype)], axis=1)
@@ -261,11 +247,6 @@ class ConflictGraphEnv:
     def queue_packets(self) -> np.ndarray:
         """Queues at the end of the last slot, in packets (``(B, N)``)."""
         return self.q
-
-    def start_recording(self) -> PacketLedger:
-        """Record per-slot arrivals and departures from now on (for per-packet delays)."""
-        self.ledger = PacketLedger()
-        return self.ledger
 
     def rewards(self, q: np.ndarray) -> np.ndarray:
         """Individual rewards R_k = -sum of queues over the devices of C(k) (Z-9, Z-10)."""
@@ -290,7 +271,7 @@ class ConflictGraphEnv:
         info = {"schedule": schedule, "success": success, "served": served,
                 "arrivals": self.arrivals, "zeta": zeta}
         self.arrivals = poisson_arrivals(self._traffic, self.config.rates, self.batch)
-        self.zeta = self.q + self.arrivals
+        self._refresh_zeta()
         return StepResult(obs=self.observe(), rewards=rewards, truncated=truncated, info=info)
 
     def __repr__(self) -> str:
