@@ -13,6 +13,7 @@ Importing this module needs no display; widgets are only built when a dashboard 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -181,7 +182,7 @@ def conflict_dashboard_figure(load: float = 0.3, topology: str = "paper-cg8",
     return draw_conflict_dashboard(env, results)
 
 
-class _Dashboard:
+class _Dashboard(ABC):
     """What every dashboard shares: controls, a message line, an output area and
     ``update(**values)``.  Subclasses build :attr:`controls` and the layout, then call
     :meth:`_finish`, and define ``_settings`` (the settings dataclass), ``_run`` and
@@ -191,11 +192,13 @@ class _Dashboard:
     controls: dict
     _fixed: dict
 
-    def _run(self, settings):  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _run(self, settings):
+        """Simulate with ``settings``; return ``(env, results)``."""
 
-    def _draw(self, env, results) -> Figure:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _draw(self, env, results) -> Figure:
+        """Draw the dashboard figure."""
 
     def _finish(self, controls_box) -> None:
         import ipywidgets as W
@@ -221,8 +224,8 @@ class _Dashboard:
             v["policies"] = tuple(v["policies"])
         return {**v, **self._fixed}
 
-    def _sync_enabled(self) -> None:
-        """Disable the controls that do not apply to the current values."""
+    def _sync_enabled(self) -> None:  # noqa: B027 - optional hook, most dashboards need none
+        """Disable the controls that do not apply to the current values (a hook)."""
 
     def _set_control(self, key: str, value) -> None:
         self.controls[key].value = tuple(value) if key == "policies" else value
