@@ -1,6 +1,8 @@
 """The ``rrmbook`` command.
 
     rrmbook evaluate --scenario paper-cg8 --load heavy --policy gms --slots 5000
+    rrmbook train mappo --scenario paper-cg8 --load heavy --mode shared --budget laptop
+    rrmbook evaluate --checkpoint runs/mappo/last.pt --slots 5000
     rrmbook compare  --scenario paper-cg8 --load light --policies gms llq qcsma
     rrmbook reproduce fig8 [--slots 5000] [--out results/]
     rrmbook scenarios | rrmbook policies
@@ -40,8 +42,22 @@ _SUMMARY_COLUMNS = ["policy", "information", "mean_delay", "p95_delay", "max_del
 def cmd_evaluate(args) -> int:
     import rrmbook
 
-    env = rrmbook.make_env(args.scenario, load=_load_arg(args.load), batch=args.batch, seed=args.seed)
-    policy = rrmbook.baselines.get(args.policy)
+    if args.checkpoint:
+        from .marl import load_checkpoint, load_policy
+
+        run = load_checkpoint(args.checkpoint)["run"]
+        scenario = args.scenario or run["scenario"]
+        load = _load_arg(args.load) if args.load else run["load"]
+        env = rrmbook.make_env(scenario, load=load, batch=args.batch, seed=args.seed,
+                               **run.get("env_kwargs", {}))
+        policy = load_policy(args.checkpoint)
+        args.scenario, args.load, args.policy = scenario, load, f"MAPPO ({args.checkpoint})"
+    else:
+        args.scenario = args.scenario or "paper-cg8"
+        args.load = args.load or "medium"
+        env = rrmbook.make_env(args.scenario, load=_load_arg(args.load), batch=args.batch,
+                               seed=args.seed)
+        policy = rrmbook.baselines.get(args.policy)
     res = rrmbook.evaluate(env, policy, slots=args.slots, seed=args.seed, progress=args.progress)
     s = res.summary()
     if args.json:
@@ -55,6 +71,34 @@ def cmd_evaluate(args) -> int:
         print(f"  within 1 slot   {100 * s['within_1_slot']:.1f} %")
         print(f"  delivered       {s['delivered']} of {s['arrived']} packets "
               f"({s['unfinished']} still queued)")
+    return 0
+
+
+#: --budget presets of `rrmbook train mappo`: (config preset, copy-slots)
+TRAIN_BUDGETS = {"laptop": ("laptop", 300_000), "full": ("paper", 1_000_000)}
+
+
+def cmd_train(args) -> int:
+    from .marl import MAPPOConfig, train
+
+    if args.budget in TRAIN_BUDGETS:
+        preset, slots = TRAIN_BUDGETS[args.budget]
+    else:
+        try:
+            preset, slots = "laptop", int(args.budget)
+        except ValueError:
+            raise ValueError(f"budget must be one of {sorted(TRAIN_BUDGETS)} or a number of "
+                             f"copy-slots, got {args.budget!r}") from None
+    config = getattr(MAPPOConfig, preset)(mode=args.mode)
+    out = Path(args.out or f"runs/mappo-{args.scenario}-{args.load}-{args.mode}-s{args.seed}")
+    policy, history = train(config, args.scenario, _load_arg(args.load), seed=args.seed,
+                            budget_slots=slots, checkpoint_dir=out, resume=args.resume,
+                            progress=not args.quiet, log_csv=out / "learning_curve.csv")
+    last = history[-1] if history else {}
+    print(f"trained {args.mode} MAPPO on {args.scenario} (load {args.load}) for "
+          f"{last.get('slots', 0)} copy-slots in {last.get('time_s', 0.0):.0f} s")
+    print(f"checkpoint: {out / 'last.pt'}   learning curve: {out / 'learning_curve.csv'}")
+    print(f"evaluate:   rrmbook evaluate --checkpoint {out / 'last.pt'} --slots 5000")
     return 0
 
 
@@ -137,17 +181,36 @@ def build_parser() -> argparse.ArgumentParser:
     def sim_args(sp, default_load="medium"):
         sp.add_argument("--scenario", default="paper-cg8", help="named scenario (see `rrmbook scenarios`)")
         sp.add_argument("--load", default=default_load,
-                        help="load preset (light/medium/heavy) or packets per device per slot")
+                        help="load preset (light/medium/heavy), or a rate per device: packets per "
+                             "slot on conflict graphs, packets per second in cellular networks")
         sp.add_argument("--slots", type=int, default=5000, help="slots to simulate")
         sp.add_argument("--batch", type=int, default=1, help="independent copies simulated at once")
         sp.add_argument("--seed", type=int, default=0)
 
     sp = sub.add_parser("evaluate", help="run one policy and print its delay summary")
     sim_args(sp)
+    sp.set_defaults(scenario=None, load=None)
     sp.add_argument("--policy", default="gms", help="baseline name (see `rrmbook policies`)")
+    sp.add_argument("--checkpoint", default=None,
+                    help="evaluate a trained MAPPO checkpoint instead (scenario and load "
+                         "default to the ones it was trained on)")
     sp.add_argument("--json", action="store_true", help="print the summary as JSON")
     sp.add_argument("--progress", action="store_true", help="show a progress bar")
     sp.set_defaults(func=cmd_evaluate)
+
+    sp = sub.add_parser("train", help="train a learner (recurrent MAPPO)")
+    sp.add_argument("algorithm", choices=["mappo"])
+    sp.add_argument("--scenario", default="paper-cg8")
+    sp.add_argument("--load", default="heavy")
+    sp.add_argument("--mode", choices=["shared", "separate"], default="shared")
+    sp.add_argument("--budget", default="laptop",
+                    help="laptop (fast preset, 300k copy-slots), full (Table II preset, 1M), "
+                         "or a number of copy-slots")
+    sp.add_argument("--seed", type=int, default=0)
+    sp.add_argument("--out", default=None, help="run folder (checkpoint and learning curve)")
+    sp.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sp.set_defaults(func=cmd_train)
 
     sp = sub.add_parser("compare", help="run several policies on the same arrivals")
     sim_args(sp)

@@ -1,0 +1,635 @@
+"""Recurrent MAPPO with decentralised training (Zhang & Guo Sec. III; chapter 5).
+
+Every agent k has a recurrent actor π(a | X_k, memory) and a recurrent critic V(X_k, memory)
+that see only the agent's local aggregate X_k, never the global state.  Two modes:
+
+* ``"separate"``: one actor and one critic per agent, each trained on its own trajectory and
+  its own individual reward R_k (Sec. III-B).  The K networks are stored as one stack of
+  weights with a leading agent axis and run together through batched matrix products
+  (:mod:`rrmbook.marl.networks`); their losses are summed, so every agent's weights receive
+  exactly the gradient of its own loss, and gradients are clipped per agent.
+* ``"shared"``: one actor and one critic for all agents; the losses are averaged over all
+  agents' samples ((Z-23), (Z-24), Sec. III-D).
+
+One training iteration collects ``rollout_slots`` slots from ``n_envs`` batched copies of the
+environment (every agent of every copy in one network call), computes truncated GAE (Z-19)
+with bootstrapping wherever an episode was truncated, and runs ``update_epochs`` epochs of
+clipped PPO (Z-20)–(Z-22) on chunks of ``chunk_length`` slots replayed from their stored
+recurrent states.
+
+>>> from rrmbook.marl import MAPPOConfig, train
+>>> policy, history = train(MAPPOConfig(n_envs=4), "paper-cg8", "heavy", seed=0,
+...                         budget_slots=512)
+>>> history[-1]["slots"]
+512
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..io import atomic_write_bytes, atomic_write_text
+from ..scenarios import make_env
+from .agent import (
+    MODES,
+    AgentSpec,
+    MAPPOPolicy,
+    device_mask,
+    from_groups,
+    scale_observation,
+    to_groups,
+)
+from .losses import approx_kl, clip_fraction, clipped_surrogate, clipped_value_loss, gae
+from .networks import (
+    RecurrentNet,
+    ValueNorm,
+    action_entropy,
+    action_log_prob,
+    greedy_actions,
+    gumbel_perturb,
+    head_log_probs,
+)
+from .storage import RolloutStorage
+
+__all__ = ["MAPPOConfig", "MAPPO", "train", "load_checkpoint", "load_policy",
+           "clip_grad_norm_per_group", "CHECKPOINT_NAME", "LOG_FIELDS"]
+
+#: file name of the checkpoint written in ``checkpoint_dir`` (overwritten atomically)
+CHECKPOINT_NAME = "last.pt"
+#: columns of the learning-curve CSV (one row per training iteration)
+LOG_FIELDS = ("update", "slots", "mean_reward", "mean_queue", "episodes", "policy_loss",
+              "value_loss", "entropy", "approx_kl", "clip_fraction", "minibatch_steps",
+              "explained_variance", "time_s")
+_FORMAT = "rrmbook-mappo/1"
+_INIT_STREAM, _SAMPLE_STREAM = 10, 11  # random streams (the envs use 0 and 2, evaluate 1)
+
+
+@dataclass
+class MAPPOConfig:
+    """Every hyperparameter of recurrent MAPPO.  The defaults are the laptop preset.
+
+    Two presets:
+
+    * :meth:`paper` — Table II of Zhang & Guo: RMSprop, learning rate 1e-4, γ = 0.995,
+      λ = 0.95, entropy coefficient δ = 0.01, one recurrent layer and two hidden layers of
+      64 units, sequence length 64, one environment, an update after every ~2,000-slot
+      episode.  Table II does not give the PPO clip range, the number of epochs or
+      minibatches, or the gradient clipping; those take the defaults of the MAPPO code the
+      paper builds on (clip 0.2, 15 epochs, 1 minibatch, gradient norm 10, no KL stop).
+    * :meth:`laptop` (= the defaults) — the same networks and losses, tuned to learn in
+      minutes on 2 CPU cores: Adam with a ten times larger learning rate (RMSprop at 1e-4
+      needs millions of slots), a shorter horizon γ = 0.95 (a scheduling decision shows in
+      the queues within tens of slots; γ = 0.995 makes the returns so noisy that on
+      paper-cg8 the shared policy settles in a schedule that starves half the agents),
+      32 environment copies stepped together (one network call serves every copy) and
+      short rollouts (one 64-slot chunk per copy), hence many small updates (4 epochs of 4
+      minibatches) instead of one large update per 2,000-slot episode.
+
+    Attributes
+    ----------
+    mode : ``"shared"`` (one network for all agents) or ``"separate"`` (one per agent).
+    cell : recurrent layer, ``"lstm"`` (the paper) or ``"gru"``.
+    hidden_size : units of the recurrent layer and of each hidden layer.
+    hidden_layers : hidden layers of the MLP after the recurrent layer.
+    activation : ``"tanh"`` or ``"relu"`` in the MLP.
+    optimizer : ``"adam"`` or ``"rmsprop"``; ``lr`` its learning rate, ``optim_eps`` its ε.
+    max_grad_norm : gradients of each network (each agent's, in separate mode) are scaled
+        down to this norm.
+    n_envs : environment copies stepped together (B).
+    rollout_slots : slots collected per copy before each update (T); a multiple of
+        ``chunk_length``.
+    chunk_length : recurrent sequence length L: training replays chunks of L slots from
+        the recurrent state stored at their start.
+    update_epochs, num_minibatches : passes over each rollout, and minibatches per pass
+        (minibatches are sets of whole chunks).
+    gamma, gae_lambda : discount γ and GAE weight λ (Z-19).
+    clip : PPO ratio clip ε (Z-21, Z-22); ``value_clip`` the critic's clip (Z-20).
+    target_kl : an update stops early, before a minibatch step, once the approximate KL
+        divergence between the current policy and the one that collected the rollout
+        exceeds 1.5 × this value (for any agent network); ``None`` never stops.  A guard
+        against the rare oversized update that wrecks a good policy.
+    entropy_coef : δ, weight of the entropy bonus (Z-22).
+    value_coef : weight of the critic loss in the summed loss (the actor and critic have
+        separate weights, so it only rescales the critic's gradient).
+    normalize_advantages : standardise advantages per agent network before each update.
+    value_norm : learn normalised value targets with a running normaliser (MAPPO's
+        ValueNorm); ``value_norm_beta`` its averaging weight.
+    queue_scale, queue_log : the fixed observation scaling: a queue of q packets enters the
+        networks as ``log(1 + q / queue_scale)`` (or ``q / queue_scale`` without
+        ``queue_log``); every other feature is already O(1).
+    reward_scale : the individual rewards R_k (minus queued packets in the neighbourhood)
+        are multiplied by this constant.
+    checkpoint_interval : updates between checkpoints (when a directory is given).
+    """
+
+    mode: str = "shared"
+    cell: str = "lstm"
+    hidden_size: int = 64
+    hidden_layers: int = 2
+    activation: str = "tanh"
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    optim_eps: float = 1e-5
+    max_grad_norm: float = 10.0
+    n_envs: int = 32
+    rollout_slots: int = 64
+    chunk_length: int = 64
+    update_epochs: int = 4
+    num_minibatches: int = 4
+    gamma: float = 0.95
+    gae_lambda: float = 0.95
+    clip: float = 0.2
+    value_clip: float = 0.2
+    target_kl: float | None = 0.02
+    entropy_coef: float = 0.01
+    value_coef: float = 1.0
+    normalize_advantages: bool = True
+    value_norm: bool = True
+    value_norm_beta: float = 0.99999
+    queue_scale: float = 1.0
+    queue_log: bool = True
+    reward_scale: float = 0.1
+    checkpoint_interval: int = 20
+
+    def __post_init__(self) -> None:
+        choices = {"mode": MODES, "cell": ("lstm", "gru"), "activation": ("tanh", "relu"),
+                   "optimizer": ("adam", "rmsprop")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"MAPPOConfig.{name} must be one of {allowed}, "
+                                 f"got {getattr(self, name)!r}")
+        for name in ("hidden_size", "hidden_layers", "n_envs", "rollout_slots", "chunk_length",
+                     "update_epochs", "num_minibatches", "checkpoint_interval"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"MAPPOConfig.{name} must be a positive integer, got {value!r}")
+        positive = ("lr", "optim_eps", "max_grad_norm", "clip", "value_clip", "value_coef",
+                    "queue_scale", "reward_scale")
+        unit = ("gamma", "gae_lambda")
+        for name in positive + unit + ("entropy_coef", "value_norm_beta"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) \
+                    or not math.isfinite(value):
+                raise ValueError(f"MAPPOConfig.{name} must be a finite number, got {value!r}")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"MAPPOConfig.{name} must be > 0, got {getattr(self, name)!r}")
+        for name in unit:
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"MAPPOConfig.{name} must lie in [0, 1], got {getattr(self, name)!r}")
+        if self.target_kl is not None and (isinstance(self.target_kl, bool) or not isinstance(
+                self.target_kl, int | float) or not math.isfinite(self.target_kl)
+                or self.target_kl <= 0):
+            raise ValueError(f"MAPPOConfig.target_kl must be a number > 0 or None, "
+                             f"got {self.target_kl!r}")
+        if self.entropy_coef < 0:
+            raise ValueError(f"MAPPOConfig.entropy_coef must be >= 0, got {self.entropy_coef!r}")
+        if not 0 < self.value_norm_beta < 1:
+            raise ValueError(f"MAPPOConfig.value_norm_beta must lie in (0, 1), "
+                             f"got {self.value_norm_beta!r}")
+        if self.rollout_slots % self.chunk_length:
+            raise ValueError(f"MAPPOConfig.rollout_slots ({self.rollout_slots}) must be a multiple "
+                             f"of chunk_length ({self.chunk_length})")
+        sequences = self.n_envs * (self.rollout_slots // self.chunk_length)
+        if self.num_minibatches > sequences:
+            raise ValueError(f"MAPPOConfig.num_minibatches ({self.num_minibatches}) must not exceed "
+                             f"the chunks per agent network and rollout, n_envs × rollout_slots / "
+                             f"chunk_length = {sequences}")
+        for name in ("normalize_advantages", "value_norm", "queue_log"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"MAPPOConfig.{name} must be True or False, "
+                                 f"got {getattr(self, name)!r}")
+
+    @classmethod
+    def laptop(cls, **overrides) -> MAPPOConfig:
+        """The fast preset (the defaults); ``overrides`` change any field."""
+        return cls(**overrides)
+
+    @classmethod
+    def paper(cls, **overrides) -> MAPPOConfig:
+        """Table II of Zhang & Guo (see the class docstring); ``overrides`` change any field.
+        ``rollout_slots`` is 2,048 (32 chunks of 64), the multiple of 64 closest to the
+        paper's 2,000-slot training episodes."""
+        params = dict(optimizer="rmsprop", lr=1e-4, gamma=0.995, gae_lambda=0.95,
+                      entropy_coef=0.01, chunk_length=64, hidden_size=64, hidden_layers=2,
+                      n_envs=1, rollout_slots=2048, update_epochs=15, num_minibatches=1,
+                      clip=0.2, value_clip=0.2, target_kl=None, max_grad_norm=10.0,
+                      checkpoint_interval=5)
+        return cls(**(params | overrides))
+
+
+def _seed(seed: int, stream: int) -> int:
+    """A 63-bit seed for one random stream, mixed like the environments' streams."""
+    state = np.random.SeedSequence([int(seed), stream]).generate_state(1, dtype=np.uint64)[0]
+    return int(state) & ((1 << 63) - 1)
+
+
+def build_networks(config: MAPPOConfig, spec: AgentSpec,
+                   generator: torch.Generator) -> tuple[RecurrentNet, RecurrentNet]:
+    """The actor (all head logits, output gain 0.01) and the critic (one value, gain 1),
+    with ``K`` stacked networks in separate mode and one in shared mode."""
+    groups = spec.n_agents if config.mode == "separate" else 1
+    kw = dict(hidden=config.hidden_size, layers=config.hidden_layers, cell=config.cell,
+              activation=config.activation, generator=generator)
+    actor = RecurrentNet(groups, spec.obs_dim, spec.n_subbands * sum(spec.head_sizes),
+                         out_gain=0.01, **kw)
+    critic = RecurrentNet(groups, spec.obs_dim, 1, out_gain=1.0, **kw)
+    return actor, critic
+
+
+def clip_grad_norm_per_group(parameters: list[torch.nn.Parameter], max_norm: float) -> torch.Tensor:
+    """Scale the gradients of each group (each agent's network in separate mode) down to
+    norm ``max_norm``.  Every parameter has the group axis first.  Returns the norms
+    ``(G,)`` before clipping."""
+    grads = [p.grad for p in parameters if p.grad is not None]
+    norms = sum(g.flatten(1).pow(2).sum(1) for g in grads).sqrt()
+    factor = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+    for g in grads:
+        g.mul_(factor.view(-1, *([1] * (g.ndim - 1))))
+    return norms
+
+
+# ---------------------------------------------------------------------- env snapshots
+#: the environment attributes that change while it runs (both families); restoring them
+#: and the random streams continues a run exactly where a checkpoint left it
+_ENV_ARRAYS = ("q", "arrivals", "zeta", "slot_in_episode", "beta", "gain", "_last")
+
+
+def _env_snapshot(env) -> dict:
+    snap = {"t": int(env.t), "traffic": env._traffic.bit_generator.state,
+            "arrays": {n: torch.from_numpy(np.array(getattr(env, n)))
+                       for n in _ENV_ARRAYS if hasattr(env, n)}}
+    if hasattr(env, "_fading"):
+        snap["fading"] = env._fading.get_state()
+    return snap
+
+
+def _env_restore(env, snap: dict) -> None:
+    env.t = snap["t"]
+    env._traffic.bit_generator.state = snap["traffic"]
+    for name, value in snap["arrays"].items():
+        setattr(env, name, value.numpy().copy())
+    if "fading" in snap:
+        env._fading.set_state(snap["fading"])
+
+
+class MAPPO:
+    """The learner: actor, critic, optimiser, value normaliser, the training environment
+    and the running state of the rollout (recurrent states, episode starts).
+
+    :func:`train` drives it; a chapter can also call :meth:`iteration` step by step."""
+
+    def __init__(self, config: MAPPOConfig, env, seed: int = 0, run: dict | None = None) -> None:
+        self.config, self.env, self.seed = config, env, int(seed)
+        self.run = run or {"scenario": env.config.name, "seed": self.seed}
+        self.spec = AgentSpec.from_env(env)
+        self.mode = config.mode
+        self.actor, self.critic = build_networks(
+            config, self.spec, torch.Generator().manual_seed(_seed(seed, _INIT_STREAM)))
+        groups = self.actor.rnn.weight_ih.shape[0]
+        self.value_norm = ValueNorm(groups, config.value_norm_beta)
+        params = [*self.actor.parameters(), *self.critic.parameters()]
+        if config.optimizer == "adam":
+            self.optimizer = torch.optim.Adam(params, lr=config.lr, eps=config.optim_eps)
+        else:
+            self.optimizer = torch.optim.RMSprop(params, lr=config.lr, alpha=0.99,
+                                                 eps=config.optim_eps)
+        self.generator = torch.Generator().manual_seed(_seed(seed, _SAMPLE_STREAM))
+        self.mask = device_mask(env, self.mode)  # (G, M, D+1)
+        rows = self.mask.shape[1]
+        n_heads = len(self.spec.head_sizes)
+        self.storage = RolloutStorage(groups, config.rollout_slots, rows, self.spec.obs_dim,
+                                      (self.spec.n_subbands, n_heads), config.chunk_length,
+                                      (self.actor.rnn.n_state, config.hidden_size))
+        self.queue_mask = self.spec.queue_mask()
+        self.obs = env.reset(seed=self.seed)
+        self.actor_state = self.actor.initial_state(rows)
+        self.critic_state = self.critic.initial_state(rows)
+        self.starts = torch.ones(groups, rows, dtype=torch.bool)
+        self.slots, self.updates, self.elapsed = 0, 0, 0.0
+        self.history: list[dict] = []
+
+    # ------------------------------------------------------------------ helpers
+    def _observe(self, obs) -> torch.Tensor:
+        """X_k of every agent, scaled, in the group layout ``(G, M, F)``."""
+        X = scale_observation(torch.from_numpy(obs.X), self.queue_mask, self.config.queue_scale,
+                              self.config.queue_log)
+        return to_groups(X, self.mode)
+
+    def _log_probs(self, logits: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        logits = logits.unflatten(-1, (self.spec.n_subbands, sum(self.spec.head_sizes)))
+        return head_log_probs(logits, mask, self.spec.head_sizes)
+
+    def policy(self, deterministic: bool = False) -> MAPPOPolicy:
+        """The current actor as a policy (sharing its weights; ``.copy()`` for a snapshot)."""
+        return MAPPOPolicy(self.actor, self.spec, self.mode, self.config.queue_scale,
+                           self.config.queue_log, deterministic=deterministic)
+
+    # ------------------------------------------------------------------ rollout
+    @torch.no_grad()
+    def collect(self) -> tuple[torch.Tensor, dict]:
+        """Run ``rollout_slots`` slots in every copy, filling the storage.  Truncated
+        episodes are bootstrapped with V of their last observation and restarted with
+        ``env.reset_copies``.  Returns the critic's output on the next observation (for
+        the bootstrap after the last slot) and rollout statistics."""
+        c, st, env = self.config, self.storage, self.env
+        n_agents = self.spec.n_agents
+        reward_sum = queue_sum = 0.0
+        episodes = 0
+        for t in range(c.rollout_slots):
+            x = self._observe(self.obs)
+            keep = (~self.starts)[None, :, :, None].float()  # new episodes start from zero
+            self.actor_state, self.critic_state = self.actor_state * keep, self.critic_state * keep
+            logits, actor_state = self.actor.step(x, self.actor_state)
+            value, critic_state = self.critic.step(x, self.critic_state)
+            log_probs = self._log_probs(logits, self.mask[:, :, None])
+            # a sample of π (Gumbel-max on every head): (G, M, H, heads)
+            actions = greedy_actions(tuple(gumbel_perturb(lp, self.generator) for lp in log_probs))
+            env_actions = from_groups(actions, self.mode, n_agents)
+            step = env.step((env_actions[..., 0] if len(self.spec.head_sizes) == 1
+                             else env_actions).numpy())
+            truncated = torch.from_numpy(step.truncated)
+            cut = to_groups(truncated[:, None].expand(-1, n_agents), self.mode)
+            rewards = to_groups(torch.from_numpy(step.rewards).float(), self.mode)
+            st.insert(t, obs=x, actions=actions, log_probs=action_log_prob(log_probs, actions),
+                      values=value[..., 0], rewards=rewards * c.reward_scale, starts=self.starts,
+                      cut=cut, actor_state=self.actor_state, critic_state=self.critic_state)
+            self.actor_state, self.critic_state = actor_state, critic_state
+            self.obs = step.obs
+            if truncated.any():
+                final, _ = self.critic.step(self._observe(step.obs), critic_state)
+                st.final_values[:, t] = final[..., 0]
+                self.obs = env.reset_copies(step.truncated)
+                episodes += int(truncated.sum())
+            self.starts = cut
+            reward_sum += float(step.rewards.mean())
+            queue_sum += float(env.queue_packets().mean())
+        keep = (~self.starts)[None, :, :, None].float()
+        last, _ = self.critic.step(self._observe(self.obs), self.critic_state * keep)
+        stats = {"mean_reward": reward_sum / c.rollout_slots,
+                 "mean_queue": queue_sum / c.rollout_slots, "episodes": episodes}
+        return last[..., 0], stats
+
+    @torch.no_grad()
+    def advantages(self, last_value: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Truncated GAE (Z-19) on the stored rollout, in return units: ``(G, T, M)``
+        advantages and value targets."""
+        c, st = self.config, self.storage
+        denorm = self.value_norm.denormalize if c.value_norm else (lambda v: v)
+        values = denorm(st.values)
+        next_values = torch.cat([values[:, 1:], denorm(last_value)[:, None]], dim=1)
+        next_values = torch.where(st.cut, denorm(st.final_values), next_values)
+        adv, ret = gae(st.rewards.transpose(0, 1), values.transpose(0, 1),
+                       next_values.transpose(0, 1), st.cut.transpose(0, 1), c.gamma, c.gae_lambda)
+        return adv.transpose(0, 1), ret.transpose(0, 1)
+
+    # ------------------------------------------------------------------ update
+    def update(self, advantages: torch.Tensor, returns: torch.Tensor) -> dict:
+        """``update_epochs`` passes of clipped PPO over the stored chunks.  Each network's
+        loss is its own mean (per agent in separate mode, over all agents in shared mode);
+        the group losses are summed, so each agent's weights get only its own gradient."""
+        c = self.config
+        if c.value_norm:
+            self.value_norm.update(returns)
+            targets = self.value_norm.normalize(returns)
+        else:
+            targets = returns
+        if c.normalize_advantages:
+            flat = advantages.flatten(1)
+            shape = (-1, 1, 1)
+            advantages = (advantages - flat.mean(1).view(shape)) / (flat.std(1).view(shape) + 1e-8)
+        actor_params, critic_params = list(self.actor.parameters()), list(self.critic.parameters())
+        totals = dict.fromkeys(("policy_loss", "value_loss", "entropy", "approx_kl",
+                                "clip_fraction"), 0.0)
+        n = 0
+        n, stop = 0, False
+        for _ in range(c.update_epochs):
+            for mb in self.storage.minibatches(c.num_minibatches, self.generator,
+                                               advantages=advantages, targets=targets):
+                logits, _ = self.actor(mb["obs"], mb["actor_state"], mb["starts"])
+                log_probs = self._log_probs(logits, self.mask[:, mb["row"]][:, None, :, None])
+                new_log_prob = action_log_prob(log_probs, mb["actions"])
+                kl = approx_kl(new_log_prob.detach(), mb["log_probs"], dims=(1, 2))  # per group
+                if c.target_kl is not None and float(kl.max()) > 1.5 * c.target_kl:
+                    stop = True  # the policy moved far enough from the one that collected
+                    break
+                entropy = action_entropy(log_probs)
+                values = self.critic(mb["obs"], mb["critic_state"], mb["starts"])[0][..., 0]
+                surrogate = clipped_surrogate(new_log_prob, mb["log_probs"], mb["advantages"], c.clip)
+                value_loss = clipped_value_loss(values, mb["values"], mb["targets"], c.value_clip)
+
+                def per_group(x: torch.Tensor) -> torch.Tensor:
+                    return x.flatten(1).mean(1)
+
+                loss = (-per_group(surrogate) - c.entropy_coef * per_group(entropy)
+                        + c.value_coef * per_group(value_loss)).sum()
+                self.optimizer.zero_grad()
+                loss.backward()
+                clip_grad_norm_per_group(actor_params, c.max_grad_norm)
+                clip_grad_norm_per_group(critic_params, c.max_grad_norm)
+                self.optimizer.step()
+                with torch.no_grad():
+                    totals["policy_loss"] -= float(surrogate.mean())
+                    totals["value_loss"] += float(value_loss.mean())
+                    totals["entropy"] += float(entropy.mean())
+                    totals["approx_kl"] += float(kl.mean())
+                    totals["clip_fraction"] += float(clip_fraction(new_log_prob, mb["log_probs"],
+                                                                   c.clip))
+                n += 1
+            if stop:
+                break
+        return {k: v / max(n, 1) for k, v in totals.items()} | {"minibatch_steps": n}
+
+    def iteration(self) -> dict:
+        """Collect one rollout, update, and return the learning-curve record."""
+        start = time.perf_counter()
+        last_value, stats = self.collect()
+        advantages, returns = self.advantages(last_value)
+        value_norm = self.value_norm if self.config.value_norm else None
+        stats["explained_variance"] = _explained_variance(self.storage.values, returns, value_norm)
+        stats |= self.update(advantages, returns)
+        self.slots += self.config.n_envs * self.config.rollout_slots
+        self.updates += 1
+        self.elapsed += time.perf_counter() - start
+        record = {"update": self.updates, "slots": self.slots} | stats | {"time_s": self.elapsed}
+        self.history.append(record)
+        return record
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict:
+        """Everything needed to continue training exactly (tensors and plain values only,
+        so it loads with ``torch.load(..., weights_only=True)``)."""
+        return {
+            "format": _FORMAT, "config": asdict(self.config), "run": self.run,
+            "spec": self.spec.to_dict(),
+            "actor": self.actor.state_dict(), "critic": self.critic.state_dict(),
+            "value_norm": self.value_norm.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(), "env": _env_snapshot(self.env),
+            "rollout": {"actor_state": self.actor_state, "critic_state": self.critic_state,
+                        "starts": self.starts},
+            "slots": self.slots, "updates": self.updates, "elapsed": self.elapsed,
+            "history": self.history,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from a checkpoint.  Raises ``ValueError`` naming what differs if it was
+        written for another scenario, run or configuration (only ``checkpoint_interval``
+        may change)."""
+        AgentSpec.from_dict(state["spec"]).check(self.spec, "separate")
+        diffs = [f"{k}: checkpoint {state['run'].get(k)!r} vs {v!r}" for k, v in self.run.items()
+                 if state["run"].get(k) != v]
+        if diffs:
+            raise ValueError(f"the checkpoint belongs to another run: {'; '.join(diffs)}")
+        config = asdict(self.config)
+        diffs = [f"{k}: checkpoint {state['config'].get(k)!r} vs {v!r}" for k, v in config.items()
+                 if state["config"].get(k) != v and k != "checkpoint_interval"]
+        if diffs:
+            raise ValueError(f"the checkpoint was trained with another MAPPOConfig: "
+                             f"{'; '.join(diffs)}")
+        self.actor.load_state_dict(state["actor"])
+        self.critic.load_state_dict(state["critic"])
+        self.value_norm.load_state_dict(state["value_norm"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"])
+        _env_restore(self.env, state["env"])
+        self.obs = self.env.observe()
+        rollout = state["rollout"]
+        self.actor_state, self.critic_state = rollout["actor_state"], rollout["critic_state"]
+        self.starts = rollout["starts"]
+        self.slots, self.updates = state["slots"], state["updates"]
+        self.elapsed, self.history = state["elapsed"], list(state["history"])
+
+    def save(self, path: str | Path) -> Path:
+        """Write a checkpoint atomically (temp file, then rename)."""
+        buffer = io.BytesIO()
+        torch.save(self.state_dict(), buffer)
+        return atomic_write_bytes(path, buffer.getvalue())
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Read a checkpoint safely (``weights_only=True``: tensors and plain values only)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    state = torch.load(path, weights_only=True)
+    if not isinstance(state, dict) or state.get("format") != _FORMAT:
+        raise ValueError(f"{path} is not a rrmbook MAPPO checkpoint (format {_FORMAT!r})")
+    return state
+
+
+def load_policy(path: str | Path, deterministic: bool = False) -> MAPPOPolicy:
+    """The trained actor of a checkpoint as a policy for :func:`rrmbook.evaluate`."""
+    state = load_checkpoint(path)
+    config = MAPPOConfig(**state["config"])
+    spec = AgentSpec.from_dict(state["spec"])
+    actor, _ = build_networks(config, spec, torch.Generator().manual_seed(0))
+    actor.load_state_dict(state["actor"])
+    return MAPPOPolicy(actor, spec, config.mode, config.queue_scale, config.queue_log,
+                       deterministic=deterministic)
+
+
+def _explained_variance(values: torch.Tensor, returns: torch.Tensor,
+                        value_norm: ValueNorm | None) -> float:
+    """1 − Var(returns − V) / Var(returns) over the rollout (1: the critic explains the
+    returns perfectly; 0: no better than a constant)."""
+    predicted = value_norm.denormalize(values) if value_norm is not None else values
+    var = float(returns.var())
+    return float("nan") if var == 0 else 1.0 - float((returns - predicted).var()) / var
+
+
+def _plain(load):
+    """A load preset or rate as a plain (checkpoint- and JSON-friendly) value."""
+    if isinstance(load, str):
+        return load
+    arr = np.asarray(load, dtype=float)
+    return float(arr) if arr.ndim == 0 else arr.tolist()
+
+
+def _write_log(path: Path, history: list[dict]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=LOG_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(history)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def _append_log(path: Path, record: dict) -> None:
+    with open(path, "a", newline="") as f:
+        csv.DictWriter(f, fieldnames=LOG_FIELDS, lineterminator="\n").writerow(record)
+
+
+def train(config: MAPPOConfig | None = None, scenario: str = "paper-cg8",
+          load: str | float = "heavy", seed: int = 0, budget_slots: int = 100_000, *,
+          checkpoint_dir: str | Path | None = None, resume: bool | str | Path = False,
+          progress: bool = False, log_csv: str | Path | None = None,
+          callback: Callable[[MAPPOPolicy, dict], bool | None] | None = None,
+          env_kwargs: dict | None = None) -> tuple[MAPPOPolicy, list[dict]]:
+    """Train recurrent MAPPO on a named scenario and return ``(policy, history)``.
+
+    Parameters
+    ----------
+    config : hyperparameters (default: the laptop preset).
+    scenario, load, env_kwargs : the training environment, as for :func:`rrmbook.make_env`
+        (``config.n_envs`` copies).
+    seed : seeds the networks' initialisation, the action sampling and the traffic.
+    budget_slots : train until this many *copy-slots* have been simulated (one copy of the
+        environment advancing one slot counts one; whole updates of ``n_envs ×
+        rollout_slots`` copy-slots).
+    checkpoint_dir : write ``last.pt`` there every ``config.checkpoint_interval`` updates
+        and at the end (atomically).
+    resume : ``True`` continues from ``checkpoint_dir/last.pt``; a path continues from that
+        file.  The continuation is identical to an uninterrupted run.
+    progress : show a tqdm bar.
+    log_csv : write the learning curve there (columns :data:`LOG_FIELDS`), one row per
+        update.
+    callback : called after every update with the current policy (sharing the live
+        weights) and the record; returning ``True`` stops training.
+
+    ``history`` holds one record per update: copy-slots so far, mean individual reward and
+    mean queue (packets per device) over the rollout, episodes truncated, the losses, the
+    policy entropy (nats per agent and slot), approximate KL, clip fraction and the
+    cumulative training time in seconds.
+    """
+    config = MAPPOConfig() if config is None else config
+    if not isinstance(config, MAPPOConfig):
+        raise TypeError(f"config must be a MAPPOConfig, got {type(config).__name__}")
+    if isinstance(budget_slots, bool) or not isinstance(budget_slots, int | np.integer) \
+            or budget_slots < 1:
+        raise ValueError(f"budget_slots must be a positive integer, got {budget_slots!r}")
+    if resume is True and checkpoint_dir is None:
+        raise ValueError("resume=True needs checkpoint_dir (or pass the checkpoint's path)")
+    env_kwargs = dict(env_kwargs or {})
+    env = make_env(scenario, load=load, batch=config.n_envs, seed=seed, **env_kwargs)
+    run = {"scenario": scenario, "load": _plain(load), "env_kwargs": env_kwargs, "seed": int(seed)}
+    learner = MAPPO(config, env, seed, run)
+    checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
+    if resume:
+        learner.load_state_dict(load_checkpoint(checkpoint if resume is True else resume))
+    log = Path(log_csv) if log_csv is not None else None
+    if log is not None:
+        _write_log(log, learner.history)
+    with tqdm(total=budget_slots, initial=min(learner.slots, budget_slots), disable=not progress,
+              unit="slot", desc=f"MAPPO-{config.mode}") as bar:
+        while learner.slots < budget_slots:
+            record = learner.iteration()
+            if log is not None:
+                _append_log(log, record)
+            bar.update(min(record["slots"], budget_slots) - bar.n)
+            bar.set_postfix(queue=f"{record['mean_queue']:.2f}", refresh=False)
+            stop = bool(callback(learner.policy(), record)) if callback is not None else False
+            done = stop or learner.slots >= budget_slots
+            if checkpoint is not None and (done or learner.updates % config.checkpoint_interval == 0):
+                learner.save(checkpoint)
+            if stop:
+                break
+    return learner.policy().copy(), learner.history

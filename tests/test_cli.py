@@ -1,0 +1,67 @@
+"""The ``rrmbook`` command: the README's commands print what they promise, bad input gives a
+one-line error and exit status 2, and a trained checkpoint evaluates through the same path."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from rrmbook.cli import main
+
+
+def test_evaluate_prints_the_delay_summary(capsys):
+    assert main(["evaluate", "--scenario", "paper-cg8", "--load", "heavy", "--policy", "gms",
+                 "--slots", "500"]) == 0
+    out = capsys.readouterr().out
+    assert "gms on paper-cg8 (load heavy), 500 slots" in out
+    assert "mean delay" in out and "slots" in out and "still queued" in out
+
+
+def test_evaluate_json_matches_the_library():
+    import rrmbook
+
+    env = rrmbook.make_env("paper-cg8", load="light", seed=3)
+    expected = rrmbook.evaluate(env, rrmbook.baselines.get("llq"), slots=300, seed=3).summary()
+    from contextlib import redirect_stdout
+    from io import StringIO
+
+    buf = StringIO()
+    with redirect_stdout(buf):
+        main(["evaluate", "--load", "light", "--policy", "llq", "--slots", "300", "--seed", "3",
+              "--json"])
+    assert json.loads(buf.getvalue()) == expected
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["evaluate", "--load", "-1"], "load"),
+    (["evaluate", "--policy", "nope"], "unknown policy"),
+    (["evaluate", "--scenario", "mars"], "unknown scenario"),
+    (["reproduce", "fig99"], "unknown figure"),
+    (["train", "mappo", "--budget", "lots"], "budget"),
+])
+def test_bad_input_is_one_clear_line_and_status_2(capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("rrmbook: error:") and message in err
+
+
+def test_policies_lists_both_families(capsys):
+    assert main(["policies"]) == 0
+    out = capsys.readouterr().out
+    for name in ["gms", "qcsma", "max_weight", "fp", "wmmse", "fair_itlinq"]:
+        assert name in out
+    assert "conflict" in out and "cellular" in out
+
+
+def test_train_then_evaluate_the_checkpoint(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "mappo", "--load", "heavy", "--budget", "4096", "--out", str(run),
+                 "--quiet"]) == 0
+    assert (run / "last.pt").is_file() and (run / "learning_curve.csv").is_file()
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(run / "last.pt"), "--slots", "200"]) == 0
+    assert "on paper-cg8 (load heavy), 200 slots" in capsys.readouterr().out
+    assert main(["evaluate", "--checkpoint", str(run / "last.pt"), "--scenario", "paper-hex19",
+                 "--slots", "10"]) == 2
+    assert "paper-hex19" in capsys.readouterr().err
