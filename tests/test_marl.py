@@ -145,7 +145,7 @@ def test_separate_mode_gives_each_agent_only_its_own_gradient():
     env = rrmbook.make_env("paper-cg8", load="heavy", batch=2, seed=0)
     learner = MAPPO(_tiny(n_envs=2, mode="separate"), env)
     x = torch.rand(4, 3, 2, env.obs_dim)  # (K, L, B, F)
-    out, _ = learner.actor(x, learner.actor.initial_state(2), torch.zeros(4, 3, 2, dtype=torch.bool))
+    out = learner.actor(x, learner.actor.initial_state(2), torch.zeros(4, 3, 2, dtype=torch.bool))
     out[1].sum().backward()  # a loss that only involves agent 1's rows
     for p in learner.actor.parameters():
         grads = p.grad.flatten(1).abs().sum(1)
@@ -171,9 +171,9 @@ def test_chunks_replay_the_rollout_log_probs(scenario, mode, cell):
         adv, ret = learner.advantages(last)
         (mb,) = st.minibatches(1, torch.Generator().manual_seed(0), advantages=adv)
         with torch.no_grad():
-            logits, _ = learner.actor(mb["obs"], mb["actor_state"], mb["starts"])
+            logits = learner.actor(mb["obs"], mb["actor_state"], mb["starts"])
             logps = learner._log_probs(logits, learner.mask[:, mb["row"]][:, None, :, None])
-            values, _ = learner.critic(mb["obs"], mb["critic_state"], mb["starts"])
+            values = learner.critic(mb["obs"], mb["critic_state"], mb["starts"])
         torch.testing.assert_close(action_log_prob(logps, mb["actions"]), mb["log_probs"],
                                    atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(values[..., 0], mb["values"], atol=1e-5, rtol=1e-5)
@@ -244,15 +244,18 @@ def test_same_seed_same_numbers():
 
 @pytest.mark.parametrize("scenario, mode", [("paper-cg8", "shared"), ("paper-hex19", "separate")])
 def test_resume_continues_exactly(tmp_path, scenario, mode):
-    """Stopping after 2 updates and resuming from the checkpoint gives the same learning
+    """Stopping after 2 of 4 updates and resuming from the checkpoint gives the same learning
     curve and the same weights as 4 uninterrupted updates (episodes truncated every 20 slots,
-    so the environment and recurrent states at the checkpoint are mid-episode)."""
+    so the environment and recurrent states at the checkpoint are mid-episode; the learning
+    rate is annealed over the budget)."""
     cfg = _tiny(mode=mode)
     per_update = cfg.n_envs * cfg.rollout_slots
     kw = dict(seed=2, env_kwargs={"episode_slots": 20})
     _, full = train(cfg, scenario, "heavy", budget_slots=4 * per_update,
                     checkpoint_dir=tmp_path / "a", log_csv=tmp_path / "a.csv", **kw)
-    train(cfg, scenario, "heavy", budget_slots=2 * per_update, checkpoint_dir=tmp_path / "b", **kw)
+    # interrupted after 2 updates (the callback stops it; a checkpoint is written on the way out)
+    train(cfg, scenario, "heavy", budget_slots=4 * per_update, checkpoint_dir=tmp_path / "b",
+          callback=lambda policy, record: record["update"] == 2, **kw)
     assert load_checkpoint(tmp_path / "b" / "last.pt")["updates"] == 2
     _, resumed = train(cfg, scenario, "heavy", budget_slots=4 * per_update,
                        checkpoint_dir=tmp_path / "b", resume=True, log_csv=tmp_path / "b.csv", **kw)

@@ -5,9 +5,11 @@ that see only the agent's local aggregate X_k, never the global state.  Two mode
 
 * ``"separate"``: one actor and one critic per agent, each trained on its own trajectory and
   its own individual reward R_k (Sec. III-B).  The K networks are stored as one stack of
-  weights with a leading agent axis and run together through batched matrix products
-  (:mod:`rrmbook.marl.networks`); their losses are summed, so every agent's weights receive
-  exactly the gradient of its own loss, and gradients are clipped per agent.
+  weights with a leading agent axis (:mod:`rrmbook.marl.networks`): acting and the MLP
+  layers use batched matrix products over all agents, and only the update's recurrent
+  layer loops over the agents (one fused-kernel call each).  The agents' losses are
+  summed, so every agent's weights receive exactly the gradient of its own loss; advantages,
+  value normalisation and gradient clipping are per agent.
 * ``"shared"``: one actor and one critic for all agents; the losses are averaged over all
   agents' samples ((Z-23), (Z-24), Sec. III-D).
 
@@ -85,15 +87,17 @@ class MAPPOConfig:
       64 units, sequence length 64, one environment, an update after every ~2,000-slot
       episode.  Table II does not give the PPO clip range, the number of epochs or
       minibatches, or the gradient clipping; those take the defaults of the MAPPO code the
-      paper builds on (clip 0.2, 15 epochs, 1 minibatch, gradient norm 10, no KL stop).
+      paper builds on (clip 0.2, 15 epochs, 1 minibatch, gradient norm 10, no KL stop, a
+      constant learning rate).
     * :meth:`laptop` (= the defaults) — the same networks and losses, tuned to learn in
-      minutes on 2 CPU cores: Adam with a ten times larger learning rate (RMSprop at 1e-4
-      needs millions of slots), a shorter horizon γ = 0.95 (a scheduling decision shows in
-      the queues within tens of slots; γ = 0.995 makes the returns so noisy that on
-      paper-cg8 the shared policy settles in a schedule that starves half the agents),
-      32 environment copies stepped together (one network call serves every copy) and
-      short rollouts (one 64-slot chunk per copy), hence many small updates (4 epochs of 4
-      minibatches) instead of one large update per 2,000-slot episode.
+      minutes on 2 CPU cores: Adam with a ten times larger learning rate, annealed to 0 over
+      the budget, with a KL stop guarding each update; a shorter horizon γ = 0.95 (a
+      scheduling decision shows in the queues within tens of slots; with γ = 0.995 the
+      returns are so noisy that on paper-cg8 the shared policy settled, in our runs, in a
+      schedule that starves half of the agents); 32 environment copies stepped together
+      (one network call serves every copy) and short rollouts (one 64-slot chunk per copy),
+      hence many small updates (4 epochs of 4 minibatches) instead of one large update per
+      2,000-slot episode.
 
     Attributes
     ----------
@@ -103,6 +107,8 @@ class MAPPOConfig:
     hidden_layers : hidden layers of the MLP after the recurrent layer.
     activation : ``"tanh"`` or ``"relu"`` in the MLP.
     optimizer : ``"adam"`` or ``"rmsprop"``; ``lr`` its learning rate, ``optim_eps`` its ε.
+    anneal_lr : let the learning rate fall linearly to 0 over the training budget (the
+        ``budget_slots`` of :func:`train`), which keeps a converged policy from drifting.
     max_grad_norm : gradients of each network (each agent's, in separate mode) are scaled
         down to this norm.
     n_envs : environment copies stepped together (B).
@@ -140,6 +146,7 @@ class MAPPOConfig:
     optimizer: str = "adam"
     lr: float = 1e-3
     optim_eps: float = 1e-5
+    anneal_lr: bool = True
     max_grad_norm: float = 10.0
     n_envs: int = 32
     rollout_slots: int = 64
@@ -205,7 +212,7 @@ class MAPPOConfig:
             raise ValueError(f"MAPPOConfig.num_minibatches ({self.num_minibatches}) must not exceed "
                              f"the chunks per agent network and rollout, n_envs × rollout_slots / "
                              f"chunk_length = {sequences}")
-        for name in ("normalize_advantages", "value_norm", "queue_log"):
+        for name in ("anneal_lr", "normalize_advantages", "value_norm", "queue_log"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"MAPPOConfig.{name} must be True or False, "
                                  f"got {getattr(self, name)!r}")
@@ -223,7 +230,7 @@ class MAPPOConfig:
         params = dict(optimizer="rmsprop", lr=1e-4, gamma=0.995, gae_lambda=0.95,
                       entropy_coef=0.01, chunk_length=64, hidden_size=64, hidden_layers=2,
                       n_envs=1, rollout_slots=2048, update_epochs=15, num_minibatches=1,
-                      clip=0.2, value_clip=0.2, target_kl=None, max_grad_norm=10.0,
+                      clip=0.2, value_clip=0.2, target_kl=None, anneal_lr=False, max_grad_norm=10.0,
                       checkpoint_interval=5)
         return cls(**(params | overrides))
 
@@ -290,6 +297,9 @@ class MAPPO:
     :func:`train` drives it; a chapter can also call :meth:`iteration` step by step."""
 
     def __init__(self, config: MAPPOConfig, env, seed: int = 0, run: dict | None = None) -> None:
+        if env.batch != config.n_envs:
+            raise ValueError(f"the environment has batch={env.batch} copies but "
+                             f"MAPPOConfig.n_envs={config.n_envs}")
         self.config, self.env, self.seed = config, env, int(seed)
         self.run = run or {"scenario": env.config.name, "seed": self.seed}
         self.spec = AgentSpec.from_env(env)
@@ -416,7 +426,7 @@ class MAPPO:
         for _ in range(c.update_epochs):
             for mb in self.storage.minibatches(c.num_minibatches, self.generator,
                                                advantages=advantages, targets=targets):
-                logits, _ = self.actor(mb["obs"], mb["actor_state"], mb["starts"])
+                logits = self.actor(mb["obs"], mb["actor_state"], mb["starts"])
                 log_probs = self._log_probs(logits, self.mask[:, mb["row"]][:, None, :, None])
                 new_log_prob = action_log_prob(log_probs, mb["actions"])
                 kl = approx_kl(new_log_prob.detach(), mb["log_probs"], dims=(1, 2))  # per group
@@ -424,7 +434,7 @@ class MAPPO:
                     stop = True  # the policy moved far enough from the one that collected
                     break
                 entropy = action_entropy(log_probs)
-                values = self.critic(mb["obs"], mb["critic_state"], mb["starts"])[0][..., 0]
+                values = self.critic(mb["obs"], mb["critic_state"], mb["starts"])[..., 0]
                 surrogate = clipped_surrogate(new_log_prob, mb["log_probs"], mb["advantages"], c.clip)
                 value_loss = clipped_value_loss(values, mb["values"], mb["targets"], c.value_clip)
 
@@ -450,9 +460,14 @@ class MAPPO:
                 break
         return {k: v / max(n, 1) for k, v in totals.items()} | {"minibatch_steps": n}
 
-    def iteration(self) -> dict:
-        """Collect one rollout, update, and return the learning-curve record."""
+    def iteration(self, progress: float = 0.0) -> dict:
+        """Collect one rollout, update, and return the learning-curve record.  ``progress``
+        (the share of the training budget already spent) sets the learning rate when
+        ``config.anneal_lr`` is on: it falls linearly from ``lr`` to 0 over the budget."""
         start = time.perf_counter()
+        if self.config.anneal_lr:
+            for group in self.optimizer.param_groups:
+                group["lr"] = self.config.lr * max(1.0 - progress, 0.0)
         last_value, stats = self.collect()
         advantages, returns = self.advantages(last_value)
         value_norm = self.value_norm if self.config.value_norm else None
@@ -588,7 +603,8 @@ def train(config: MAPPOConfig | None = None, scenario: str = "paper-cg8",
     checkpoint_dir : write ``last.pt`` there every ``config.checkpoint_interval`` updates
         and at the end (atomically).
     resume : ``True`` continues from ``checkpoint_dir/last.pt``; a path continues from that
-        file.  The continuation is identical to an uninterrupted run.
+        file.  With the same arguments the continuation is identical to an uninterrupted
+        run (the learning-rate schedule spans ``budget_slots``).
     progress : show a tqdm bar.
     log_csv : write the learning curve there (columns :data:`LOG_FIELDS`), one row per
         update.
@@ -621,7 +637,7 @@ def train(config: MAPPOConfig | None = None, scenario: str = "paper-cg8",
     with tqdm(total=budget_slots, initial=min(learner.slots, budget_slots), disable=not progress,
               unit="slot", desc=f"MAPPO-{config.mode}") as bar:
         while learner.slots < budget_slots:
-            record = learner.iteration()
+            record = learner.iteration(progress=learner.slots / budget_slots)
             if log is not None:
                 _append_log(log, record)
             bar.update(min(record["slots"], budget_slots) - bar.n)

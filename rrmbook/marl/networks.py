@@ -48,7 +48,7 @@ MASKED_LOGIT = -1e9
 
 
 def _orthogonal(shape: tuple[int, int, int], gain: float, generator: torch.Generator) -> torch.Tensor:
-    """``G`` orthogonal ``(in, out)`` matrices scaled by ``gain`` (orthogonal initialisation)."""
+    """``G`` random orthogonal matrices of shape ``shape[1:]``, scaled by ``gain``."""
     weight = torch.empty(shape)
     for g in range(shape[0]):
         nn.init.orthogonal_(weight[g], gain=gain, generator=generator)
@@ -97,38 +97,42 @@ class GroupedRNN(nn.Module):
         """Zero recurrent state for ``rows`` rows per group."""
         return torch.zeros(self.n_state, self.weight_ih.shape[0], rows, self.hidden)
 
-    def _run(self, x: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Unroll every group over ``x (G, L, M, in)`` from ``state`` (no resets inside)."""
-        outputs, finals = [], []
-        for g in range(x.shape[0]):
-            params = [self.weight_ih[g], self.weight_hh[g], self.bias_ih[g], self.bias_hh[g]]
-            if self.cell == "lstm":
-                out, h, c = torch.lstm(x[g], (state[0, g, None], state[1, g, None]), params,
-                                       True, 1, 0.0, self.training, False, False)
-                finals.append(torch.cat([h, c]))
-            else:
-                out, h = torch.gru(x[g], state[0, g, None], params, True, 1, 0.0,
-                                   self.training, False, False)
-                finals.append(h)
-            outputs.append(out)
-        return torch.stack(outputs), torch.stack(finals, dim=1)
+    def _sequences(self, g: int, x: torch.Tensor, state: torch.Tensor,
+                   starts: torch.Tensor) -> torch.Tensor:
+        """Group ``g``: ``x (L, M, in)``, ``state (S, M, hidden)``, ``starts (L, M)`` ->
+        outputs ``(L, M, hidden)`` in one call of the fused kernel.
 
-    def forward(self, x: torch.Tensor, state: torch.Tensor,
-                starts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Run sequences: ``x (G, L, M, in)``, ``state (S, G, M, hidden)``, ``starts (G, L,
-        M)`` bool (true where a new episode begins: that row's state is zeroed before the
-        step).  Returns the outputs ``(G, L, M, hidden)`` and the state after the last step.
+        Every episode start inside the chunk begins a new sequence: the part of a row after
+        the start is moved to a row of its own (left-aligned, padded with zeros at the end,
+        starting from a zero state), so no reset is needed inside the kernel."""
+        L, M = starts.shape
+        begins = starts.T.clone()  # (M, L): a sequence begins here
+        begins[:, 0] = True
+        flat = begins.flatten()  # positions in (row, time) order
+        sequence = flat.cumsum(0) - 1  # sequence of every position
+        first_step = torch.nonzero(flat).flatten() % L  # where each sequence begins
+        offset = torch.arange(L).repeat(M) - first_step[sequence]  # time within its sequence
+        packed = x.new_zeros(L, int(flat.sum()), x.shape[-1])
+        packed[offset, sequence] = x.transpose(0, 1).reshape(M * L, -1)
+        initial = state.new_zeros(state.shape[0], packed.shape[1], state.shape[-1])
+        initial[:, sequence[::L]] = state * (~starts[0]).unsqueeze(-1).to(state.dtype)
+        params = [self.weight_ih[g], self.weight_hh[g], self.bias_ih[g], self.bias_hh[g]]
+        if self.cell == "lstm":
+            out = torch.lstm(packed, (initial[0:1], initial[1:2]), params, True, 1, 0.0,
+                             self.training, False, False)[0]
+        else:
+            out = torch.gru(packed, initial, params, True, 1, 0.0, self.training, False, False)[0]
+        return out[offset, sequence].reshape(M, L, -1).transpose(0, 1)
 
-        The sequence is cut into segments at the steps where some row starts an episode;
-        between cuts the fused kernel runs uninterrupted."""
-        reset_steps = torch.nonzero(starts.any(dim=2).any(dim=0)).flatten().tolist()
-        bounds = sorted(set(reset_steps) | {0}) + [x.shape[1]]
-        outputs = []
-        for t0, t1 in zip(bounds[:-1], bounds[1:], strict=True):
-            state = state * (~starts[:, t0]).unsqueeze(-1).to(state.dtype)
-            out, state = self._run(x[:, t0:t1], state)
-            outputs.append(out)
-        return (outputs[0] if len(outputs) == 1 else torch.cat(outputs, dim=1)), state
+    def forward(self, x: torch.Tensor, state: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
+        """Run stored sequences: ``x (G, L, M, in)`` from ``state (S, G, M, hidden)``;
+        ``starts (G, L, M)`` bool is true where a new episode begins (that row's memory is
+        zeroed before the step).  Returns the outputs ``(G, L, M, hidden)``.
+
+        Each group runs through PyTorch's fused recurrent kernel (``torch.lstm`` /
+        ``torch.gru``: the time loop runs in C++), one call per group."""
+        return torch.stack([self._sequences(g, x[g], state[:, g], starts[g])
+                            for g in range(x.shape[0])])
 
     def step(self, x: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One slot (acting) for all groups at once: ``x (G, M, in)`` -> output ``(G, M,
@@ -177,12 +181,10 @@ class RecurrentNet(nn.Module):
     def initial_state(self, rows: int) -> torch.Tensor:
         return self.rnn.initial_state(rows)
 
-    def forward(self, x: torch.Tensor, state: torch.Tensor,
-                starts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Sequences ``x (G, L, M, in)`` -> ``(G, L, M, out)`` and the new recurrent state
-        (``starts`` as in :meth:`GroupedRNN.forward`)."""
-        features, state = self.rnn(x, state, starts)
-        return self.out(self.mlp(features)), state
+    def forward(self, x: torch.Tensor, state: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
+        """Sequences ``x (G, L, M, in)`` from the recurrent ``state`` at their start ->
+        ``(G, L, M, out)`` (``starts`` as in :meth:`GroupedRNN.forward`)."""
+        return self.out(self.mlp(self.rnn(x, state, starts)))
 
     def step(self, x: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One slot ``x (G, M, in)`` -> ``(G, M, out)`` and the new recurrent state."""
