@@ -6,6 +6,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NBDIR  := _build/nbval
+# One torch/BLAS thread per process: the networks are small, and the test suite runs two
+# processes on two cores; more threads than free cores slow training down many times over.
+export OMP_NUM_THREADS ?= 1
 
 .PHONY: help venv book test unit notebooks exercises grade lab lint bench clean
 
@@ -66,6 +69,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/bench_conflict.py
 	$(VENV)/bin/python benchmarks/bench_cellular.py
+	$(VENV)/bin/python benchmarks/bench_mappo.py
 
 clean:
 	rm -rf _build

@@ -119,7 +119,7 @@ def cmd_reproduce(args) -> int:
     if args.figure not in FIGURES:
         raise ValueError(f"unknown figure {args.figure!r}; choose one of {sorted(FIGURES)}")
     path = reproduce(args.figure, out_dir=Path(args.out), slots=args.slots, seed=args.seed,
-                     batch=args.batch)
+                     batch=args.batch, policies=args.policies, retrain=args.retrain)
     print(f"wrote {path}")
     return 0
 
@@ -210,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default=None, help="run folder (checkpoint and learning curve)")
     sp.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sp.add_argument("--threads", type=int, default=1,
+                    help="torch threads (default 1: the networks are small, and more threads "
+                         "than free cores slow training down many times over)")
     sp.set_defaults(func=cmd_train)
 
     sp = sub.add_parser("compare", help="run several policies on the same arrivals")
@@ -218,12 +221,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_compare)
 
     sp = sub.add_parser("reproduce", help="regenerate a paper figure's data and plot")
-    sp.add_argument("figure", help="figure id: fig7, fig8, fig9, fig10, fig11 or table4")
+    sp.add_argument("figure", help="figure id: fig7 ... fig13, table4, table5 or scaling")
     sp.add_argument("--slots", type=int, default=5000)
     sp.add_argument("--batch", type=int, default=1)
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--out", default="results",
                     help="output folder (rrmbook/data to refresh the results the book ships)")
+    sp.add_argument("--policies", default=None,
+                    help="folder whose policies/ holds the MAPPO policy files (default: --out; "
+                         "a policy missing there is taken from the package, else trained)")
+    sp.add_argument("--threads", type=int, default=1,
+                    help="torch threads (default 1: the networks are small, and more threads "
+                         "than free cores slow training down many times over)")
+    sp.add_argument("--retrain", action="store_true",
+                    help="train the MAPPO policies the figure uses again (minutes each)")
     sp.set_defaults(func=cmd_reproduce)
 
     sub.add_parser("scenarios", help="list named scenarios").set_defaults(func=cmd_scenarios)
@@ -250,6 +261,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    threads = getattr(args, "threads", None)
+    if threads is not None:
+        if threads < 1:
+            print(f"rrmbook: error: --threads must be >= 1, got {threads}", file=sys.stderr)
+            return 2
+        import torch
+
+        torch.set_num_threads(threads)
     try:
         return args.func(args)
     except (ValueError, TypeError, FileNotFoundError) as err:

@@ -60,6 +60,10 @@ __all__ = [
     "objective_history",
     "delay_quantile_cdf",
     "decision_time_bars",
+    "ema",
+    "training_curve",
+    "VERDICT_COLORS",
+    "mismatch_table",
 ]
 
 #: One colour per method, used by every figure of the book.  Related methods get related
@@ -744,6 +748,85 @@ def decision_time_bars(
     ax.set_xlabel("time per decision (ms)")
     ax.grid(axis="x", alpha=0.3, which="both")
     ax.margins(x=0.25)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def ema(values: Sequence[float], weight: float = 0.9) -> np.ndarray:
+    """Exponential moving average ``m_t = weight·m_{t-1} + (1 − weight)·x_t`` (m_0 = x_0)."""
+    x = np.asarray(values, dtype=float)
+    out = np.empty_like(x)
+    acc = x[0] if x.size else 0.0
+    for i, v in enumerate(x):
+        acc = weight * acc + (1.0 - weight) * v if i else v
+        out[i] = acc
+    return out
+
+
+def training_curve(
+    slots: Sequence[int],
+    rewards: Sequence[float],
+    agent_rewards: Sequence[Sequence[float]] | None = None,
+    ax: Axes | None = None,
+    agents: Sequence[int] | None = None,
+    smooth: float = 0.9,
+    title: str | None = None,
+) -> Axes:
+    """A learning curve as in Figs. 12-13 of Zhang & Guo: the mean individual reward of
+    each training iteration against the copy-slots simulated so far (thin), with its
+    exponential moving average (thick).  With ``agent_rewards`` (one list of per-agent
+    rewards per iteration) the smoothed curves of ``agents`` (default: the odd-numbered
+    agents, as in the paper's Fig. 13) are drawn too."""
+    ax = _axes(ax, (6.5, 4.0))
+    x = np.asarray(slots, dtype=float)
+    r = np.asarray(rewards, dtype=float)
+    ax.plot(x, r, color="#1f77b4", lw=0.8, alpha=0.5, label="mean reward per update")
+    ax.plot(x, ema(r, smooth), color="#ff7f0e", lw=2.0, label="moving average")
+    if agent_rewards is not None and len(agent_rewards) and len(agent_rewards[0]):
+        per_agent = np.asarray(agent_rewards, dtype=float)
+        chosen = list(agents) if agents is not None else list(range(1, per_agent.shape[1], 2))
+        cmap = plt.get_cmap("viridis")
+        for i, k in enumerate(chosen):
+            ax.plot(x, ema(per_agent[:, k], smooth), lw=0.9,
+                    color=cmap(i / max(len(chosen) - 1, 1)), label=f"agent {k}")
+        ax.legend(fontsize=7, ncol=3, loc="lower right")
+    else:
+        ax.legend(fontsize=8, loc="lower right")
+    ax.set_xlabel("copy-slots simulated")
+    ax.set_ylabel("reward (−queued packets in the neighbourhood)")
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+#: Colours of Table V's verdicts.
+VERDICT_COLORS = {"good": "#c7e9c0", "mixed": "#fdd0a2", "unstable": "#fcbba1"}
+
+
+def mismatch_table(data: Mapping[str, Any], ax: Axes | None = None,
+                   title: str | None = None) -> Axes:
+    """Table V as a coloured grid: rows the training load, columns the test load, each cell
+    its verdict (good / mixed / unstable) and mean delay; ``data`` is the output of
+    :func:`rrmbook.reproduce.table5_data`."""
+    ax = _axes(ax, (6.0, 3.0))
+    rows, cols = list(data["table"]), list(data["loads"])
+    for i, tr in enumerate(rows):
+        for j, te in enumerate(cols):
+            cell = data["table"][tr][te]
+            ax.add_patch(plt.Rectangle((j, len(rows) - 1 - i), 1, 1,
+                                       color=VERDICT_COLORS[cell["label"]], ec="white"))
+            ax.text(j + 0.5, len(rows) - 0.5 - i,
+                    f"{cell['label']}\n{cell['mean_delay']:.0f} {data['delay_unit']}",
+                    ha="center", va="center", fontsize=9)
+    ax.set_xlim(0, len(cols))
+    ax.set_ylim(0, len(rows))
+    ax.set_xticks(np.arange(len(cols)) + 0.5, [f"test {c}" for c in cols])
+    ax.set_yticks(np.arange(len(rows)) + 0.5, [f"trained {r}" for r in rows][::-1])
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
     if title:
         ax.set_title(title)
     return ax

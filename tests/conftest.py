@@ -37,3 +37,10 @@ def conflict_graph_factory():
     """``factory(seed, n_agents, devices_per_agent, density, uneven=False) -> nx.DiGraph``
     (with ``uneven``, agent k serves 1..devices_per_agent devices)."""
     return _random_graph
+
+
+def pytest_configure(config):
+    """One torch thread per test process (the suite runs two processes on two cores)."""
+    import torch
+
+    torch.set_num_threads(1)

@@ -39,6 +39,8 @@ def test_evaluate_json_matches_the_library():
     (["evaluate", "--scenario", "mars"], "unknown scenario"),
     (["reproduce", "fig99"], "unknown figure"),
     (["train", "mappo", "--budget", "lots"], "budget"),
+    (["train", "mappo", "--threads", "0"], "--threads"),
+    (["reproduce", "fig8", "--threads", "0"], "--threads"),
 ])
 def test_bad_input_is_one_clear_line_and_status_2(capsys, argv, message):
     assert main(argv) == 2

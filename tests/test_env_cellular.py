@@ -641,3 +641,30 @@ def test_parallel_env_matches_batched_env():
         np.testing.assert_array_equal(np.stack([obs[f"agent_{k}"] for k in range(19)]), res.obs.X[0])
         np.testing.assert_allclose([rew[f"agent_{k}"] for k in range(19)], res.rewards[0])
         assert not any(term.values())
+
+
+def test_truncated_neighbourhoods_keep_the_strongest():
+    full = rrmbook.cellular(rings=3, devices_per_cell=3, load=20.0)
+    widest = max(len(nb) for nb in full.neighbourhoods) - 1
+    with pytest.raises(ValueError, match="truncate_neighbours"):
+        rrmbook.cellular(rings=3, devices_per_cell=3, load=20.0, max_neighbours=widest - 1)
+    env = rrmbook.cellular(rings=3, devices_per_cell=3, load=20.0, max_neighbours=widest - 1,
+                           truncate_neighbours=True)
+    assert env.obs_dim == full.obs_dim - 3 * env.device_features
+    assert env.neighbourhoods == full.neighbourhoods  # rewards still count all of C(k)
+    for k, (seen, nb) in enumerate(zip(env.observed_neighbourhoods(), full.neighbourhoods,
+                                       strict=True)):
+        assert seen[0] == k and set(seen) <= set(nb) and len(seen) <= widest
+        if len(nb) - 1 > widest - 1:  # the dropped neighbour is the most weakly coupled
+            dropped = (set(nb) - set(seen)).pop()
+            own = full.alpha[full.serving, np.arange(full.n_devices)]
+            rel = full.alpha / own
+
+            def coupling(a, k=k, rel=rel):
+                return max(rel[k, full.serving == a].max(), rel[a, full.serving == k].max())
+
+            assert all(coupling(dropped) <= coupling(a) for a in seen[1:])
+    obs = env.reset(seed=0)
+    assert obs.X.shape == (1, env.n_agents, env.obs_dim)
+    with pytest.raises(ValueError, match="truncate_neighbours must be True or False"):
+        rrmbook.cellular(rings=1, truncate_neighbours="yes")

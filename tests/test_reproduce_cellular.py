@@ -24,7 +24,7 @@ TINY = {"slots": 20, "seed": 0, "batch": 1}
 def test_delay_vs_load_runs_at_a_tiny_budget(figure):
     compute, _ = reproduce.FIGURES[figure]
     scenario, loads = reproduce.CELL_LOADS[figure]
-    data = compute(**TINY, loads=loads[:2])
+    data = compute(**TINY, loads=loads[:2], marl=False)
     assert data["figure"] == figure and data["scenario"] == scenario
     assert (data["slots"], data["batch"], data["seed"]) == (20, 1, 0)
     assert data["loads"] == loads[:2] and data["methods"] == reproduce.CELL_BASELINES
@@ -38,7 +38,7 @@ def test_delay_vs_load_runs_at_a_tiny_budget(figure):
 
 
 def test_fig11_stores_quantiles_for_both_layouts():
-    data = reproduce.fig11_data(**TINY, methods=["full_power", "fp"])
+    data = reproduce.fig11_data(**TINY, methods=["full_power", "fp"], marl=False)
     assert set(data["layouts"]) == {"paper-hex19", "paper-random19"}
     p = np.asarray(data["p"])
     assert p[0] == 0.0 and p[-1] == 1.0 and np.all(np.diff(p) > 0)
@@ -51,7 +51,7 @@ def test_fig11_stores_quantiles_for_both_layouts():
 
 
 def test_table4_times_every_method():
-    data = reproduce.table4_data(slots=5, seed=0, batch=3, methods=["llq", "fp"])
+    data = reproduce.table4_data(slots=5, seed=0, batch=3, methods=["llq", "fp"], marl=False)
     assert data["batch"] == 1 and data["slots"] == 5
     assert set(data["times"]) == {"llq", "fp"}
     for t in data["times"].values():
@@ -69,7 +69,8 @@ def test_timed_policy_goes_through_evaluate():
 
 
 def test_reproduce_writes_json_and_png(tmp_path):
-    path = reproduce.reproduce("table4", out_dir=tmp_path, slots=3)
+    path = reproduce.reproduce("table4", out_dir=tmp_path, slots=3)  # shipped policies
+    assert {"marl_shared", "marl_separate"} <= set(json.loads(path.read_text())["times"])
     assert path == tmp_path / "table4.json" and (tmp_path / "table4.png").stat().st_size > 0
     assert json.loads(path.read_text())["slots"] == 3
     plt.close("all")
@@ -79,7 +80,7 @@ def test_reproduce_writes_json_and_png(tmp_path):
 def test_shipped_results_cover_every_method_and_load(figure):
     data = reproduce.load_result(figure)
     assert {"slots", "batch", "seed"} <= set(data) and data["seed"] == 0
-    methods = set(reproduce.CELL_BASELINES)
+    methods = set(reproduce.CELL_BASELINES) | {"mappo_shared", "mappo_separate"}
     if figure in ("fig9", "fig10"):
         assert data["loads"] == reproduce.CELL_LOADS[figure][1]
         for load in data["loads"]:
@@ -90,15 +91,17 @@ def test_shipped_results_cover_every_method_and_load(figure):
             assert set(data["layouts"][layout]) == methods
             assert all(len(c["delay"]) == len(data["p"]) for c in data["layouts"][layout].values())
     else:
-        assert set(data["times"]) == methods
+        assert set(data["times"]) == set(reproduce.CELL_BASELINES) | {"marl_shared",
+                                                                         "marl_separate"}
     assert len(json.dumps(data)) < 100_000  # summaries, not raw delays
 
 
-def test_load_result_errors_name_the_command():
+def test_load_result_errors_name_the_command(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="unknown figure"):
         reproduce.load_result("fig99")
+    monkeypatch.setenv("RRMBOOK_DATA", str(tmp_path))  # a results folder without fig7
     with pytest.raises(FileNotFoundError, match="rrmbook reproduce fig7"):
-        reproduce.load_result("fig7")  # the conflict-graph figures are not shipped
+        reproduce.load_result("fig7")
 
 
 def test_new_plot_functions_draw_headless():

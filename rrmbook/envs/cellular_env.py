@@ -88,6 +88,7 @@ class CellularConfig:
     max_queue: float | None = 50.0
     max_devices: int | None = None
     max_neighbours: int | None = None
+    truncate_neighbours: bool = False
     name: str = "cellular"
     rates: np.ndarray = field(init=False, repr=False)
 
@@ -106,6 +107,9 @@ class CellularConfig:
         for name, value in counts.items():
             if int(value) != value or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value}")
+        if not isinstance(self.truncate_neighbours, bool):
+            raise ValueError(f"truncate_neighbours must be True or False, "
+                             f"got {self.truncate_neighbours!r}")
         for name in ("max_devices", "max_neighbours"):
             value = getattr(self, name)
             if value is not None and (int(value) != value or value < 0):
@@ -182,11 +186,12 @@ class CellularEnv(BatchedQueueEnv):
         self.neighbourhoods = neighbourhoods_by_gain(self.alpha, self.serving, c.neighbour_threshold_db)
         widest = max(len(n) for n in self.neighbourhoods) - 1
         self.max_neighbours = int(c.max_neighbours if c.max_neighbours is not None else widest)
-        if widest > self.max_neighbours:
+        if widest > self.max_neighbours and not c.truncate_neighbours:
             raise ValueError(f"max_neighbours={self.max_neighbours} is smaller than the largest "
-                             f"neighbourhood ({widest} neighbours)")
+                             f"neighbourhood ({widest} neighbours); set truncate_neighbours=True "
+                             f"to observe only the strongest neighbours")
         blocks = -np.ones((self.n_agents, 1 + self.max_neighbours), dtype=np.int64)
-        for k, nb in enumerate(self.neighbourhoods):
+        for k, nb in enumerate(self.observed_neighbourhoods()):
             blocks[k, : len(nb)] = nb
         dev = np.where(blocks[:, :, None] >= 0, self.agent_devices[np.maximum(blocks, 0)], -1)
         self.obs_index = np.where(dev >= 0, dev, self.n_devices).reshape(self.n_agents, -1)
@@ -258,6 +263,26 @@ class CellularEnv(BatchedQueueEnv):
         return np.stack([choice, np.where(top > 0, level, 0)], axis=-1).transpose(0, 2, 1, 3)
 
     # ------------------------------------------------------------------ dynamics
+    def observed_neighbourhoods(self) -> list[list[int]]:
+        """The agents whose devices each agent k observes: C(k) itself, or, when C(k) has
+        more than ``max_neighbours`` neighbours and ``truncate_neighbours`` is set, k and its
+        ``max_neighbours`` most strongly coupled neighbours (coupling of k and a: the
+        largest path gain of one AP at a device of the other, relative to that device's own
+        AP).  Truncation lets a policy trained on one network run on a larger one whose
+        neighbourhoods are wider; rewards still count the whole C(k)."""
+        if all(len(nb) - 1 <= self.max_neighbours for nb in self.neighbourhoods):
+            return self.neighbourhoods
+        own = self.alpha[self.serving, np.arange(self.n_devices)]
+        rel = self.alpha / own[None, :]  # (K, N): AP k at device n, relative to n's own AP
+        heard = np.zeros((self.n_agents, self.n_agents))  # heard[k, a]: AP k at devices of a
+        np.maximum.at(heard.T, self.serving, rel.T)
+        coupling = np.maximum(heard, heard.T)
+        out = []
+        for k, nb in enumerate(self.neighbourhoods):
+            others = sorted(nb[1:], key=lambda a: -coupling[k, a])[: self.max_neighbours]
+            out.append([k, *sorted(others)])
+        return out
+
     def reset(self, seed: int | None = None) -> Observation:
         """Empty queues, restart the clock; with a seed, restart the traffic and fading
         streams (same seed, same arrivals and channels); with ``None`` carry on."""

@@ -18,7 +18,7 @@ chunks), :mod:`~rrmbook.marl.losses` (GAE and the PPO loss pieces as pure functi
 
 from .agent import AgentSpec, MAPPOPolicy
 from .losses import clipped_surrogate, clipped_value_loss, gae
-from .mappo import MAPPO, MAPPOConfig, load_checkpoint, load_policy, train
+from .mappo import MAPPO, MAPPOConfig, export_policy, load_checkpoint, load_policy, train
 
 __all__ = ["AgentSpec", "MAPPOPolicy", "MAPPO", "MAPPOConfig", "train", "load_checkpoint",
-           "load_policy", "gae", "clipped_surrogate", "clipped_value_loss"]
+           "load_policy", "export_policy", "gae", "clipped_surrogate", "clipped_value_loss"]

@@ -63,7 +63,7 @@ from .networks import (
 )
 from .storage import RolloutStorage
 
-__all__ = ["MAPPOConfig", "MAPPO", "train", "load_checkpoint", "load_policy",
+__all__ = ["MAPPOConfig", "MAPPO", "train", "load_checkpoint", "load_policy", "export_policy",
            "clip_grad_norm_per_group", "CHECKPOINT_NAME", "LOG_FIELDS"]
 
 #: file name of the checkpoint written in ``checkpoint_dir`` (overwritten atomically)
@@ -73,6 +73,7 @@ LOG_FIELDS = ("update", "slots", "mean_reward", "mean_queue", "episodes", "polic
               "value_loss", "entropy", "approx_kl", "clip_fraction", "minibatch_steps",
               "explained_variance", "time_s")
 _FORMAT = "rrmbook-mappo/1"
+_POLICY_FORMAT = "rrmbook-mappo-policy/1"
 _INIT_STREAM, _SAMPLE_STREAM = 10, 11  # random streams (the envs use 0 and 2, evaluate 1)
 
 
@@ -355,6 +356,7 @@ class MAPPO:
         c, st, env = self.config, self.storage, self.env
         n_agents = self.spec.n_agents
         reward_sum = queue_sum = 0.0
+        agent_reward = np.zeros(n_agents)
         episodes = 0
         for t in range(c.rollout_slots):
             x = self._observe(self.obs)
@@ -383,11 +385,13 @@ class MAPPO:
                 episodes += int(truncated.sum())
             self.starts = cut
             reward_sum += float(step.rewards.mean())
+            agent_reward += step.rewards.mean(axis=0)
             queue_sum += float(env.queue_packets().mean())
         keep = (~self.starts)[None, :, :, None].float()
         last, _ = self.critic.step(self._observe(self.obs), self.critic_state * keep)
         stats = {"mean_reward": reward_sum / c.rollout_slots,
-                 "mean_queue": queue_sum / c.rollout_slots, "episodes": episodes}
+                 "mean_queue": queue_sum / c.rollout_slots, "episodes": episodes,
+                 "agent_reward": np.round(agent_reward / c.rollout_slots, 5).tolist()}
         return last[..., 0], stats
 
     @torch.no_grad()
@@ -531,20 +535,42 @@ class MAPPO:
         return atomic_write_bytes(path, buffer.getvalue())
 
 
-def load_checkpoint(path: str | Path) -> dict:
-    """Read a checkpoint safely (``weights_only=True``: tensors and plain values only)."""
+def load_checkpoint(path: str | Path, formats: tuple[str, ...] = (_FORMAT,)) -> dict:
+    """Read a checkpoint safely (``weights_only=True``: tensors and plain values only).
+    ``formats``: the kinds of file accepted (a training checkpoint by default; add
+    ``"rrmbook-mappo-policy/1"`` to accept a policy file, see :func:`export_policy`)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     state = torch.load(path, weights_only=True)
-    if not isinstance(state, dict) or state.get("format") != _FORMAT:
-        raise ValueError(f"{path} is not a rrmbook MAPPO checkpoint (format {_FORMAT!r})")
+    if not isinstance(state, dict) or state.get("format") not in formats:
+        raise ValueError(f"{path} is not a rrmbook MAPPO checkpoint (format "
+                         f"{' or '.join(map(repr, formats))})")
     return state
 
 
+def export_policy(checkpoint: str | Path | dict, path: str | Path, half: bool = False) -> Path:
+    """Write the small *policy file* of a training checkpoint (or of another policy file):
+    the actor's weights, its configuration, the run (scenario, load, seed) and the learning
+    curve, without the critic, the optimiser state or the environments.  ``half`` stores the
+    weights in float16 (half the size; :func:`load_policy` turns them back into float32, so
+    the policy acts as the rounded weights dictate).  Policy files are what ships in
+    ``rrmbook/data/policies``."""
+    state = checkpoint if isinstance(checkpoint, dict) else \
+        load_checkpoint(checkpoint, formats=(_FORMAT, _POLICY_FORMAT))
+    keep = ("config", "run", "spec", "actor", "slots", "updates", "elapsed", "history")
+    policy = {"format": _POLICY_FORMAT} | {k: state[k] for k in keep}
+    policy["actor"] = {k: (v.half() if half and v.is_floating_point() else v).clone()
+                       for k, v in state["actor"].items()}  # no storage shared with the rest
+    buffer = io.BytesIO()
+    torch.save(policy, buffer)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
 def load_policy(path: str | Path, deterministic: bool = False) -> MAPPOPolicy:
-    """The trained actor of a checkpoint as a policy for :func:`rrmbook.evaluate`."""
-    state = load_checkpoint(path)
+    """The trained actor of a checkpoint or a policy file as a policy for
+    :func:`rrmbook.evaluate`."""
+    state = load_checkpoint(path, formats=(_FORMAT, _POLICY_FORMAT))
     config = MAPPOConfig(**state["config"])
     spec = AgentSpec.from_dict(state["spec"])
     actor, _ = build_networks(config, spec, torch.Generator().manual_seed(0))
@@ -572,7 +598,8 @@ def _plain(load):
 
 def _write_log(path: Path, history: list[dict]) -> None:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=LOG_FIELDS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=LOG_FIELDS, lineterminator="\n",
+                            extrasaction="ignore")
     writer.writeheader()
     writer.writerows(history)
     atomic_write_text(path, buffer.getvalue())
@@ -580,7 +607,8 @@ def _write_log(path: Path, history: list[dict]) -> None:
 
 def _append_log(path: Path, record: dict) -> None:
     with open(path, "a", newline="") as f:
-        csv.DictWriter(f, fieldnames=LOG_FIELDS, lineterminator="\n").writerow(record)
+        csv.DictWriter(f, fieldnames=LOG_FIELDS, lineterminator="\n",
+                       extrasaction="ignore").writerow(record)
 
 
 def train(config: MAPPOConfig | None = None, scenario: str = "paper-cg8",
