@@ -10,19 +10,19 @@ baselines, learners and one evaluation path.
 True
 """
 
-from . import baselines, channel, conflict, metrics, topology, traffic
+from . import baselines, channel, conflict, metrics, pf, topology, traffic
 from .envs import CellularConfig, CellularEnv, ConflictGraphConfig, ConflictGraphEnv
 from .envs.pettingzoo_env import make_parallel_env
-from .evaluate import Results, compare, evaluate
+from .evaluate import RateResults, Results, compare, evaluate
 from .policy import FunctionPolicy, Policy, as_policy
 from .scenarios import SCENARIOS, cellular, make_config, make_env
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "baselines", "channel", "conflict", "metrics", "topology", "traffic",
+    "baselines", "channel", "conflict", "metrics", "pf", "topology", "traffic",
     "CellularConfig", "CellularEnv", "ConflictGraphConfig", "ConflictGraphEnv",
-    "Results", "compare", "evaluate",
+    "Results", "RateResults", "compare", "evaluate",
     "make_parallel_env",
     "FunctionPolicy", "Policy", "as_policy",
     "SCENARIOS", "cellular", "make_config", "make_env",

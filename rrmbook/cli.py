@@ -27,6 +27,16 @@ def _load_arg(text: str):
         return text
 
 
+def _scenario_load(scenario: str, load: str | None):
+    """The load to build ``scenario`` with: None for the PF model (full buffers), else the
+    given preset or rate (``medium`` when none is given)."""
+    from .scenarios import get_scenario
+
+    if get_scenario(scenario).family == "pf":
+        return None
+    return _load_arg(load or "medium")
+
+
 def _table(rows: list[dict], columns: list[str]) -> str:
     widths = {c: max(len(c), *(len(f"{r[c]}") for r in rows)) for c in columns}
     line = "  ".join(c.ljust(widths[c]) for c in columns)
@@ -35,6 +45,7 @@ def _table(rows: list[dict], columns: list[str]) -> str:
     return "\n".join([line, sep, *body])
 
 
+_RATE_COLUMNS = ["policy", "information", "sum_rate", "p5_rate", "score", "silent"]
 _SUMMARY_COLUMNS = ["policy", "information", "mean_delay", "p95_delay", "max_delay", "within_1_slot",
                     "delivered", "unfinished"]
 
@@ -54,14 +65,20 @@ def cmd_evaluate(args) -> int:
         args.scenario, args.load, args.policy = scenario, load, f"MAPPO ({args.checkpoint})"
     else:
         args.scenario = args.scenario or "paper-cg8"
-        args.load = args.load or "medium"
-        env = rrmbook.make_env(args.scenario, load=_load_arg(args.load), batch=args.batch,
-                               seed=args.seed)
+        args.load = _scenario_load(args.scenario, args.load)
+        env = rrmbook.make_env(args.scenario, load=args.load, batch=args.batch, seed=args.seed)
         policy = rrmbook.baselines.get(args.policy)
     res = rrmbook.evaluate(env, policy, slots=args.slots, seed=args.seed, progress=args.progress)
     s = res.summary()
     if args.json:
         print(json.dumps(s, indent=2))
+    elif isinstance(res, rrmbook.RateResults):
+        print(f"{args.policy} on {args.scenario}, {args.slots} steps x {args.batch} "
+              f"cop{'y' if args.batch == 1 else 'ies'} ({s['episodes']} episodes), seed {args.seed}")
+        print(f"  sum rate        {s['sum_rate']:.3f} bit/s/Hz")
+        print(f"  5th percentile  {s['p5_rate']:.3f} bit/s/Hz")
+        print(f"  score           {s['score']:.3f}")
+        print(f"  silent APs      {100 * s['silent']:.1f} %")
     else:
         print(f"{args.policy} on {args.scenario} (load {args.load}), {args.slots} slots x "
               f"{args.batch} cop{'y' if args.batch == 1 else 'ies'}, seed {args.seed}")
@@ -105,11 +122,13 @@ def cmd_train(args) -> int:
 def cmd_compare(args) -> int:
     import rrmbook
 
-    env = rrmbook.make_env(args.scenario, load=_load_arg(args.load), batch=args.batch, seed=args.seed)
+    load = _scenario_load(args.scenario, args.load)
+    env = rrmbook.make_env(args.scenario, load=load, batch=args.batch, seed=args.seed)
     for name in args.policies:  # validate all names before any work starts
         rrmbook.baselines.get(name)
     results = rrmbook.compare(env, list(args.policies), slots=args.slots, seed=args.seed)
-    print(_table([r.summary() for r in results.values()], _SUMMARY_COLUMNS))
+    columns = _RATE_COLUMNS if env.family == "pf" else _SUMMARY_COLUMNS
+    print(_table([r.summary() for r in results.values()], columns))
     return 0
 
 

@@ -2,7 +2,8 @@
 
 ``evaluate(env, policy, slots, seed)`` resets the environment's traffic with ``seed``, gives
 the policy its own random stream derived from the same seed, runs ``slots`` slots and
-returns a :class:`Results`.  A policy whose ``information`` is ``"global"`` receives the
+returns a :class:`Results` (for the PF scheduling model, whose figures are rates rather
+than delays, a :class:`RateResults`).  A policy whose ``information`` is ``"global"`` receives the
 global state; every other policy sees only the agents' observations.  Evaluation runs
 ignore truncation: queues are allowed to grow, so instability shows up as large delays and
 many unfinished packets instead of being hidden.
@@ -17,10 +18,10 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import metrics
+from . import metrics, pf
 from .policy import Policy, as_policy
 
-__all__ = ["Results", "evaluate", "compare"]
+__all__ = ["Results", "RateResults", "evaluate", "compare"]
 
 _POLICY_STREAM = 1
 
@@ -128,17 +129,99 @@ class Results:
         return cls(**meta, **arrays)
 
 
+@dataclass
+class RateResults:
+    """What a run of the PF scheduling model produced (Eldeeb & Alves, Sec. II).
+
+    ``avg_rates`` (episodes x copies, J): every UE's average rate over each episode (E-8),
+    bit/s/Hz; ``rewards`` (steps,) the team reward (E-16) per step, averaged over copies;
+    ``silent`` the share of AP-steps spent silent.  The summaries follow (E-9) to (E-11)."""
+
+    scenario: str
+    policy: str
+    information: str
+    slots: int
+    batch: int
+    seed: int
+    avg_rates: np.ndarray
+    rewards: np.ndarray
+    silent: float
+    mu1: float
+    mu2: float
+
+    @property
+    def sum_rate(self) -> float:
+        """(E-9), averaged over episodes."""
+        return float(pf.sum_rate(self.avg_rates).mean())
+
+    @property
+    def p5_rate(self) -> float:
+        """(E-10), pooled over every UE of every episode."""
+        return pf.p5_rate(self.avg_rates)
+
+    @property
+    def score(self) -> float:
+        """(E-11): mu1 * sum rate + mu2 * 5th-percentile rate."""
+        return pf.score(self.avg_rates, self.mu1, self.mu2)
+
+    @property
+    def mean_reward(self) -> float:
+        return float(self.rewards.mean())
+
+    def summary(self) -> dict:
+        return {"scenario": self.scenario, "policy": self.policy,
+                "information": self.information, "slots": self.slots, "batch": self.batch,
+                "seed": self.seed, "episodes": int(self.avg_rates.shape[0]),
+                "sum_rate": round(self.sum_rate, 4), "p5_rate": round(self.p5_rate, 4),
+                "score": round(self.score, 4), "mean_reward": round(self.mean_reward, 4),
+                "silent": round(self.silent, 4)}
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return (f"RateResults({s['policy']} on {s['scenario']}: sum rate {s['sum_rate']}, "
+                f"5th percentile {s['p5_rate']}, score {s['score']} over {s['episodes']} "
+                f"episodes)")
+
+
+def _evaluate_pf(env, policy: Policy, slots: int, seed: int, progress: bool) -> RateResults:
+    T = env.config.episode_steps
+    if slots % T:
+        raise ValueError(f"slots must be a multiple of the episode length {T} for "
+                         f"{env.config.name!r}, got {slots}")
+    obs = env.reset(seed=seed)
+    policy.reset(env, np.random.default_rng([int(seed), _POLICY_STREAM]))
+    give_state = policy.information == "global"
+    serves_ues = getattr(policy, "serves_ues", False)
+    rates, rewards, silent = [], np.zeros(slots), 0
+    for t in tqdm(range(slots), disable=not progress, desc=policy.name, leave=False):
+        actions = policy.act(obs, env.state() if give_state else None)
+        step = env.step_ues(actions) if serves_ues else env.step(actions)
+        obs = step.obs
+        rewards[t] = step.reward.mean()
+        silent += int((step.served < 0).sum())
+        if step.episode_rates is not None:
+            rates.append(step.episode_rates)
+    return RateResults(scenario=env.config.name, policy=policy.name,
+                       information=policy.information, slots=int(slots), batch=env.batch,
+                       seed=int(seed), avg_rates=np.concatenate(rates), rewards=rewards,
+                       silent=silent / (slots * env.batch * env.n_agents),
+                       mu1=env.config.score_mu1, mu2=env.config.mu2)
+
+
 def evaluate(env, policy: Policy | object, slots: int = 5000, seed: int = 0,
-             progress: bool = False) -> Results:
-    """Run ``policy`` on ``env`` for ``slots`` slots and collect delays and queues.
+             progress: bool = False) -> Results | RateResults:
+    """Run ``policy`` on ``env`` for ``slots`` slots and collect delays and queues (rates
+    for the PF scheduling model, where ``slots`` must be whole episodes).
 
     Every method evaluated with the same ``seed`` on the same scenario sees the same
-    arrivals.  ``policy`` may be a :class:`~rrmbook.policy.Policy` or a plain function
-    ``f(obs) -> actions`` (wrapped as a local policy).
+    arrivals (and channels).  ``policy`` may be a :class:`~rrmbook.policy.Policy` or a
+    plain function ``f(obs) -> actions`` (wrapped as a local policy).
     """
-    if int(slots) != slots or slots < 1:
+    if isinstance(slots, bool) or int(slots) != slots or slots < 1:
         raise ValueError(f"slots must be a positive integer, got {slots}")
     policy = as_policy(policy)
+    if getattr(env, "family", None) == "pf":
+        return _evaluate_pf(env, policy, int(slots), seed, progress)
     obs = env.reset(seed=seed)
     policy.reset(env, np.random.default_rng([int(seed), _POLICY_STREAM]))
     ledger = env.start_recording()
@@ -166,7 +249,7 @@ def evaluate(env, policy: Policy | object, slots: int = 5000, seed: int = 0,
 
 
 def compare(env, policies: dict[str, object] | list, slots: int = 5000, seed: int = 0,
-            progress: bool = False) -> dict[str, Results]:
+            progress: bool = False) -> dict[str, Results | RateResults]:
     """Evaluate several policies on the same env with the same seed (same arrivals)."""
     from . import baselines
 

@@ -13,6 +13,8 @@ name                      what it is
                           loads 20 / 25 / 30 packets/s.
 ``cellular``              any hexagonal network: ``rings``, ``devices_per_cell``,
                           ``layout_seed``; loads as ``paper-hex19``.
+``pf-4x20``               Eldeeb & Alves: 4 APs, 20 mobile UEs in 100 m x 100 m, top-3 PF
+                          action sets, 200-step episodes; full buffers (no load).
 ========================  =====================================================================
 
 A numeric ``load`` is in the scenario's ``load_unit``: packets per slot per device for
@@ -29,7 +31,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .conflict import paper_cg8, random_conflict_graph
-from .envs import CellularConfig, CellularEnv, ConflictGraphConfig, ConflictGraphEnv
+from .envs import (
+    CellularConfig,
+    CellularEnv,
+    ConflictGraphConfig,
+    ConflictGraphEnv,
+    PFConfig,
+    PFEnv,
+)
 from .topology import hex_layout, random_layout
 
 __all__ = ["Scenario", "SCENARIOS", "get_scenario", "make_config", "make_env", "resolve_load",
@@ -84,6 +93,10 @@ def _cellular(rate, rings: int = 2, devices_per_cell: int = 3, layout_seed: int 
     return _cellular_config(layout, rate, f"cellular-r{rings}-d{devices_per_cell}", overrides)
 
 
+def _pf_4x20(rate, **overrides) -> PFConfig:
+    return PFConfig(**({"name": "pf-4x20"} | overrides))
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in [
@@ -100,6 +113,9 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("cellular", "hexagonal network of any size (rings, devices_per_cell)",
                  "cellular", {"light": 15.0, "medium": 20.0, "heavy": 25.0}, _cellular,
                  load_unit="packets/s"),
+        Scenario("pf-4x20", "Eldeeb & Alves: 4 APs, 20 mobile UEs, proportional-fair "
+                 "scheduling (full buffers)", "pf", {}, _pf_4x20, test_slots=5000,
+                 load_unit="none (full buffers)"),
     ]
 }
 
@@ -124,18 +140,25 @@ def resolve_load(scenario: Scenario, load: str | float | Sequence[float]) -> flo
     return float(arr) if arr.ndim == 0 else arr
 
 
-def make_config(scenario: str, load: str | float | Sequence[float] = "medium", **overrides):
-    """The config of a named scenario at a given load; ``overrides`` change any field."""
+def make_config(scenario: str, load: str | float | Sequence[float] | None = None, **overrides):
+    """The config of a named scenario at a given load (None: ``"medium"``; the PF model has
+    full buffers and takes no load); ``overrides`` change any field."""
     sc = get_scenario(scenario)
-    rate = resolve_load(sc, load)
+    if sc.family == "pf":
+        if load is not None:
+            raise ValueError(f"scenario {scenario!r} has full buffers: load does not apply "
+                             f"(leave it out), got {load!r}")
+        rate = None
+    else:
+        rate = resolve_load(sc, "medium" if load is None else load)
     try:
         return sc.build(rate, **overrides)
     except TypeError as err:  # an override the builder does not know
         raise ValueError(f"bad override for scenario {scenario!r}: {err}") from None
 
 
-def make_env(scenario: str, load: str | float | Sequence[float] = "medium", batch: int = 1,
-             seed: int = 0, **overrides) -> ConflictGraphEnv | CellularEnv:
+def make_env(scenario: str, load: str | float | Sequence[float] | None = None, batch: int = 1,
+             seed: int = 0, **overrides) -> ConflictGraphEnv | CellularEnv | PFEnv:
     """Build a batched environment for a named scenario.
 
     >>> env = make_env("paper-cg8", load="heavy", batch=4, seed=0)
@@ -143,6 +166,8 @@ def make_env(scenario: str, load: str | float | Sequence[float] = "medium", batc
     (8, 4, 4)
     """
     config = make_config(scenario, load, **overrides)
+    if isinstance(config, PFConfig):
+        return PFEnv(config, batch=batch, seed=seed)
     if isinstance(config, CellularConfig):
         return CellularEnv(config, batch=batch, seed=seed)
     return ConflictGraphEnv(config, batch=batch, seed=seed)

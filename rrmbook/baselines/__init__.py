@@ -2,7 +2,7 @@
 
 Every baseline is a :class:`~rrmbook.policy.Policy`, run through :func:`rrmbook.evaluate`
 exactly like a learned agent or a student's function.  Baselines come in families, one per
-model (``"conflict"``, ``"cellular"``); a name that exists in several families (``llq``,
+model (``"conflict"``, ``"cellular"``, ``"pf"``); a name that exists in several families (``llq``,
 ``random``) gives a policy that picks the right implementation when it meets its env.
 """
 
@@ -15,10 +15,11 @@ import numpy as np
 from ..policy import Policy
 from .cellular import FP, WMMSE, CellularLLQ, CellularRandom, FairITLinQ, FullPower
 from .conflict import GMS, LLQ, QCSMA, MaxWeight, MultiChannelGMS, RandomPolicy
+from .pf import TDM, Greedy, ITLinQ, RandomWalk
 
 __all__ = ["get", "available", "FAMILIES", "GMS", "MultiChannelGMS", "MaxWeight", "LLQ",
            "QCSMA", "RandomPolicy", "CellularLLQ", "FullPower", "CellularRandom", "FairITLinQ",
-           "FP", "WMMSE"]
+           "FP", "WMMSE", "RandomWalk", "Greedy", "TDM", "ITLinQ"]
 
 #: family -> name -> policy class
 FAMILIES: dict[str, dict[str, Callable[..., Policy]]] = {
@@ -37,6 +38,12 @@ FAMILIES: dict[str, dict[str, Callable[..., Policy]]] = {
         "fair_itlinq": FairITLinQ,
         "fp": FP,
         "wmmse": WMMSE,
+    },
+    "pf": {
+        "random_walk": RandomWalk,
+        "greedy": Greedy,
+        "tdm": TDM,
+        "itlinq": ITLinQ,
     },
 }
 

@@ -8,5 +8,7 @@ from .conflict_env import (
     Observation,
     StepResult,
 )
+from .pf_env import PFConfig, PFEnv, PFObservation, PFState, PFStep
 
-__all__ = ["CellularConfig", "CellularEnv", "CellularState", "LinkPowers", "ConflictGraphConfig", "ConflictGraphEnv", "GlobalState", "Observation", "StepResult"]
+__all__ = ["CellularConfig", "CellularEnv", "CellularState", "LinkPowers", "ConflictGraphConfig", "ConflictGraphEnv", "GlobalState", "Observation", "StepResult",
+           "PFConfig", "PFEnv", "PFObservation", "PFState", "PFStep"]

@@ -3,8 +3,10 @@
 Agents are named ``agent_0 .. agent_{K-1}``.  Observation of agent k: X_k (Z-8) as a float32
 vector; action (``MultiDiscrete``): on a conflict graph one choice per subband (0 = silent,
 i = i-th own device); in a cellular network a ``(H, 2)`` array of (device, power level) per
-subband; reward: R_k (Z-10).  Episodes end by truncation only (time limit or a queue above
-``max_queue``); there is no terminal state.
+subband; in the PF scheduling model one ``Discrete(N + 1)`` choice (top-n UE or silence);
+reward: R_k (Z-10), or the team reward (E-16) for every AP in the PF model.  Episodes end
+by truncation only (time limit or a queue above ``max_queue``); there is no terminal
+state.
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ class RRMParallelEnv(ParallelEnv):
         return spaces.Box(low=low, high=np.inf, shape=(self.env.obs_dim,), dtype=np.float32)
 
     @functools.cache  # noqa: B019
-    def action_space(self, agent: str) -> spaces.MultiDiscrete:
+    def action_space(self, agent: str) -> spaces.MultiDiscrete | spaces.Discrete:
+        if self.env.family == "pf":
+            return spaces.Discrete(self.env.n_actions)
         per_subband = np.atleast_1d(self.env.n_actions)
         nvec = np.tile(per_subband, (self.env.n_subbands, 1))
         return spaces.MultiDiscrete(nvec if per_subband.size > 1 else nvec[:, 0])
@@ -52,7 +56,7 @@ class RRMParallelEnv(ParallelEnv):
         missing = [a for a in self.agents if a not in actions]
         if missing:
             raise ValueError(f"actions missing for agents {missing}")
-        shape = self.action_space(self.possible_agents[0]).shape
+        shape = self.action_space(self.possible_agents[0]).shape or ()
         joint = np.stack([np.asarray(actions[a], dtype=np.int64).reshape(shape)
                           for a in self.possible_agents])[None]
         res = self.env.step(joint)
@@ -73,8 +77,9 @@ class RRMParallelEnv(ParallelEnv):
         pass
 
 
-def make_parallel_env(scenario: str = "paper-cg8", load="medium", seed: int = 0, **overrides):
-    """A PettingZoo ``ParallelEnv`` for a named scenario (one copy)."""
+def make_parallel_env(scenario: str = "paper-cg8", load=None, seed: int = 0, **overrides):
+    """A PettingZoo ``ParallelEnv`` for a named scenario (one copy; ``load`` None means
+    "medium", or nothing for the PF model)."""
     from ..scenarios import make_env
 
     return RRMParallelEnv(make_env(scenario, load=load, batch=1, seed=seed, **overrides))
