@@ -134,11 +134,18 @@ def _level_index(power: np.ndarray, levels: np.ndarray) -> np.ndarray:
     return np.where(on & (logp >= log_levels[0] - half_step), nearest, 0)
 
 
-def power_level_shares(log: DecisionLog) -> np.ndarray:
+def power_level_shares(log: DecisionLog, agents: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
     """``(1 + |P|,)``: the share of all (slot, copy, subband, AP) decisions that are silent
     (entry 0) or transmit at each power level (entries 1..|P|, lowest first), each power
-    rounded to the nearest level in dB (see :func:`_level_index`)."""
+    rounded to the nearest level in dB (see :func:`_level_index`).  ``agents`` (indices or
+    a boolean mask over the APs) restricts the count to those APs."""
     index = _level_index(log.ap_power(), log.levels)
+    if agents is not None:
+        chosen = np.asarray(agents)
+        chosen = np.flatnonzero(chosen) if chosen.dtype == bool else chosen.astype(np.int64)
+        index = index[..., chosen]
+    if index.size == 0:
+        raise ValueError("no decisions to count: the log or the selection of agents is empty")
     return np.bincount(index.ravel(), minlength=len(log.levels) + 1) / index.size
 
 

@@ -64,6 +64,10 @@ def test_hand_made_log():
     power[0, 0, 0, 2] = 1e-9                            # AP 1: practically off (FP-style)
     log = DecisionLog(queues=queues, link_power=power, serving=serving, levels=levels)
     assert np.allclose(power_level_shares(log), [0.5, 0.0, 0.25, 0.25])
+    assert np.allclose(power_level_shares(log, agents=[1]), [1.0, 0.0, 0.0, 0.0])
+    assert np.allclose(power_level_shares(log, agents=np.array([True, False])), [0, 0, 0.5, 0.5])
+    with pytest.raises(ValueError, match="empty"):
+        power_level_shares(log, agents=[])
     assert log.served_device()[0, 0].tolist() == [[0, 2], [1, -1]]
     c = service_choices(log)
     assert c["longest_queue"] == 0.5 and c["empty_device"] == 0.0

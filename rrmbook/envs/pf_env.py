@@ -160,7 +160,9 @@ class PFStep:
     """One step's outcome: next ``obs``; team ``reward`` (B,) and the same value per agent
     in ``rewards`` (B, I); ``rate`` (B, J) bit/s/Hz achieved; ``served`` (B, I) the UE each
     AP served (-1: silent); ``truncated`` (B,) true when an episode ended here, with
-    ``episode_rates`` (B, J) its per-UE average rates (E-8) (None otherwise)."""
+    ``episode_rates`` (B, J) its per-UE average rates (E-8) and ``final_obs`` the
+    observation that would have come next (for bootstrapping the truncated episode: ``obs``
+    is already the first observation of the next episode); both None otherwise."""
 
     obs: PFObservation
     reward: np.ndarray
@@ -169,6 +171,7 @@ class PFStep:
     served: np.ndarray
     truncated: np.ndarray
     episode_rates: np.ndarray | None = None
+    final_obs: PFObservation | None = None
 
 
 class PFEnv:
@@ -303,15 +306,33 @@ class PFEnv:
         self.slot += 1
         self.ue_xy, self.ue_velocity = pf.bounce(self.ue_xy, self.ue_velocity, c.side_m, c.step_s)
         done = self.slot >= c.episode_steps  # all copies start together, so all end together
-        episode_rates = None
+        self._draw_channel()
+        episode_rates = final_obs = None
         if done.all():
             episode_rates = self.rate_sum / c.episode_steps
+            final_obs = self.observe()
             self._new_episode()
-        else:
-            self._draw_channel()
         return PFStep(obs=self.observe(), reward=reward,
                       rewards=np.repeat(reward[:, None], self.n_agents, 1), rate=rate,
-                      served=np.where(on, ues, -1), truncated=done, episode_rates=episode_rates)
+                      served=np.where(on, ues, -1), truncated=done, episode_rates=episode_rates,
+                      final_obs=final_obs)
+
+    # ------------------------------------------------------------------ snapshots
+    _STATE = ("ap_xy", "ue_xy", "ue_velocity", "shadowing_db", "serving", "slot", "rate_sum",
+              "avg_rate", "weight", "gain", "report_sinr", "top")
+
+    def snapshot(self) -> dict:
+        """Everything that changes while the env runs (arrays and random streams), as plain
+        values a checkpoint can hold; :meth:`restore` continues exactly from it."""
+        return {"arrays": {k: np.array(getattr(self, k)) for k in self._STATE},
+                "layout_rng": self._layout_rng.bit_generator.state,
+                "fading_rng": self._fading_rng.bit_generator.state}
+
+    def restore(self, snap: dict) -> None:
+        for k in self._STATE:
+            setattr(self, k, np.array(snap["arrays"][k]))
+        self._layout_rng.bit_generator.state = snap["layout_rng"]
+        self._fading_rng.bit_generator.state = snap["fading_rng"]
 
     def __repr__(self) -> str:
         c = self.config

@@ -1,0 +1,132 @@
+"""Conservative Q-learning on discrete SAC, trained from a fixed dataset (Eldeeb & Alves
+Sec. IV, Algorithms 1-3): the centralised (E-26), independent (E-27) and CTDE (E-28)
+variants differ only in how the team is split into heads (``config.variant``); the
+update is :meth:`rrmbook.offline.sac.SACLearner.update` with the penalty weight
+``cql_alpha``.  With a :class:`~rrmbook.offline.dqn.DQNConfig` the same loop trains CQL on
+DQN (Fig. 5), and with ``cql_alpha = 0`` plain offline SAC, which over-estimates the actions
+the dataset never took (chapter 8).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..evaluate import evaluate
+from ..scenarios import make_env
+from .datasets import Dataset
+from .dqn import DQNConfig, DQNLearner
+from .online import _FORMAT, CHECKPOINT_NAME, _seed, save_checkpoint
+from .sac import SACConfig, SACLearner
+
+__all__ = ["CQLConfig", "train_cql", "dataset_fingerprint"]
+
+_BATCH_STREAM = 40
+
+
+@dataclass
+class CQLConfig(SACConfig):
+    """:class:`SACConfig` with the conservative penalty on: ``cql_alpha`` = 1 (the paper's
+    alpha, Table III).  ``CQLConfig.paper()`` adds the paper's networks and rates."""
+
+    cql_alpha: float = 1.0
+
+
+def dataset_fingerprint(dataset: Dataset) -> str:
+    """A short hash of a dataset's actions and rewards (a checkpoint remembers which data
+    it was trained on)."""
+    h = hashlib.sha256(dataset.actions.tobytes())
+    h.update(dataset.rewards.tobytes())
+    return h.hexdigest()[:16]
+
+
+def train_cql(dataset: Dataset, config: SACConfig | DQNConfig | None = None, seed: int = 0,
+              gradient_steps: int = 20_000, *, checkpoint_dir: str | Path | None = None,
+              resume: bool = False, progress: bool = False, eval_every: int | None = None,
+              eval_slots: int = 1000, callback: Callable | None = None):
+    """Train from ``dataset`` alone for ``gradient_steps`` steps; returns
+    ``(policy, history)``.
+
+    ``config`` defaults to :class:`CQLConfig` (CQL on SAC, centralised).  Every
+    ``eval_every`` steps the greedy policy is evaluated online on ``eval_slots`` steps of
+    the dataset's scenario (seed 1; evaluation only, nothing is learned from it).
+    Checkpoints (``checkpoint_dir/last.pt``, atomic) every ``config.checkpoint_interval``
+    steps; ``resume=True`` continues exactly, and refuses a checkpoint of another dataset
+    or configuration."""
+    config = CQLConfig() if config is None else config
+    if not isinstance(config, SACConfig | DQNConfig):
+        raise TypeError(f"config must be a SACConfig/CQLConfig or DQNConfig, got "
+                        f"{type(config).__name__}")
+    if not isinstance(dataset, Dataset):
+        raise TypeError(f"dataset must be a rrmbook.offline.Dataset, got {type(dataset).__name__}")
+    if isinstance(gradient_steps, bool) or int(gradient_steps) != gradient_steps \
+            or gradient_steps < 1:
+        raise ValueError(f"gradient_steps must be a positive integer, got {gradient_steps!r}")
+    if len(dataset) < config.batch_size:
+        raise ValueError(f"the dataset has {len(dataset)} transitions, fewer than one batch "
+                         f"({config.batch_size})")
+    if resume and checkpoint_dir is None:
+        raise ValueError("resume=True needs checkpoint_dir")
+    cls = DQNLearner if isinstance(config, DQNConfig) else SACLearner
+    learner = cls(config, dataset.n_agents, dataset.obs_dim,
+                  int(dataset.meta.get("n_actions", int(dataset.actions.max()) + 1)), seed=seed)
+    scenario = dataset.meta.get("scenario", "pf-4x20")
+    env_config = {k: v for k, v in dataset.meta.get("env_config", {}).items() if k != "name"}
+    eval_env = make_env(scenario, batch=4, seed=1, **env_config) if eval_every else None
+    rng = np.random.default_rng(_seed(seed, _BATCH_STREAM))
+    run = {"dataset": dataset_fingerprint(dataset), "size": len(dataset), "seed": int(seed),
+           "learner": learner.kind}
+    elapsed, history = 0.0, []
+    checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
+    if resume:
+        state = torch.load(checkpoint, weights_only=True)
+        if state.get("format") != _FORMAT:
+            raise ValueError(f"{checkpoint} is not a rrmbook offline-MARL checkpoint")
+        diffs = [k for k in run if state["run"].get(k) != run[k]]
+        diffs += [k for k, v in asdict(config).items()
+                  if state["learner"]["config"].get(k) != v and k != "checkpoint_interval"]
+        if diffs:
+            raise ValueError(f"the checkpoint belongs to another dataset, run or config: "
+                             f"differs in {diffs}")
+        learner.load_state_dict(state["learner"])
+        rng.bit_generator.state = state["rng"]
+        elapsed, history = state["elapsed"], list(state["history"])
+
+    def save() -> None:
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, {"format": _FORMAT, "run": run,
+                                         "learner": learner.state_dict(),
+                                         "rng": rng.bit_generator.state, "elapsed": elapsed,
+                                         "history": history})
+
+    data = dataset.arrays()
+    stats: dict = {}
+    with tqdm(total=gradient_steps, initial=min(learner.updates, gradient_steps),
+              disable=not progress, unit="step", desc=learner.name) as bar:
+        while learner.updates < gradient_steps:
+            start = time.perf_counter()
+            idx = rng.integers(0, len(dataset), size=config.batch_size)
+            stats = learner.update({k: v[idx] for k, v in data.items()})
+            elapsed += time.perf_counter() - start
+            bar.update(1)
+            done = learner.updates >= gradient_steps
+            if (eval_every and learner.updates % eval_every == 0) or done:
+                record = {"updates": learner.updates, "time_s": round(elapsed, 2)} | stats
+                if eval_env is not None:
+                    res = evaluate(eval_env, learner.policy(), slots=eval_slots, seed=1)
+                    record |= {"sum_rate": res.sum_rate, "p5_rate": res.p5_rate,
+                               "score": res.score}
+                history.append(record)
+                if callback is not None and callback(learner.policy(), record):
+                    break
+            if learner.updates % config.checkpoint_interval == 0:
+                save()
+    save()
+    return learner.policy(), history

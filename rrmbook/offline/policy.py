@@ -1,0 +1,37 @@
+"""A trained offline-MARL or online learner as a :class:`rrmbook.policy.Policy`, so it runs
+through :func:`rrmbook.evaluate` like every baseline."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..policy import Policy
+
+__all__ = ["LearnedPolicy"]
+
+
+class LearnedPolicy(Policy):
+    """Acts with a learner's networks: greedy (``deterministic``) or sampling.
+
+    A centralised learner chooses the joint action from all APs' observations, so it uses
+    global information through a central controller; independent and CTDE learners act
+    on each AP's own observation (E-25)."""
+
+    def __init__(self, learner, deterministic: bool = True, name: str | None = None) -> None:
+        self.learner, self.deterministic = learner, bool(deterministic)
+        self.name = name or learner.name
+        central = learner.config.variant == "centralised"
+        self.information = "global" if central else "local"
+        self.coordination = "central" if central else "none"
+
+    def reset(self, env, rng: np.random.Generator) -> None:
+        if getattr(env, "family", None) != "pf" or env.n_agents != self.learner.n_agents \
+                or env.obs_dim != self.learner.obs_dim or env.n_actions != self.learner.n_actions:
+            raise ValueError(f"{self.name!r} was trained for {self.learner.n_agents} APs with "
+                             f"{self.learner.n_actions} actions; got {env!r}")
+        super().reset(env, rng)
+        self._generator = torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
+
+    def act(self, obs, state=None) -> np.ndarray:
+        return self.learner.act(obs.X, explore=not self.deterministic, generator=self._generator)
