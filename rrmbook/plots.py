@@ -64,6 +64,7 @@ __all__ = [
     "training_curve",
     "VERDICT_COLORS",
     "mismatch_table",
+    "rate_panels",
 ]
 
 #: One colour per method, used by every figure of the book.  Related methods get related
@@ -96,6 +97,10 @@ METHOD_COLORS: dict[str, str] = {
     "cql_ctde": "#ff7f0e",
     "dqn": "#aec7e8",
     "sac": "#c5b0d5",
+    "online_sac": "#9467bd",
+    "online_dqn": "#1f77b4",
+    "cql_sac_centralised": "#d62728",
+    "cql_dqn_centralised": "#17becf",
 }
 
 #: Legend labels.  The paper's GMS uses one independent set on every subband; the book's
@@ -124,6 +129,10 @@ METHOD_LABELS: dict[str, str] = {
     "cql_ctde": "CQL (CTDE)",
     "dqn": "DQN",
     "sac": "SAC",
+    "online_sac": "online SAC (centralised)",
+    "online_dqn": "online DQN (centralised)",
+    "cql_sac_centralised": "CQL-SAC (centralised)",
+    "cql_dqn_centralised": "CQL-DQN (centralised)",
 }
 
 #: Line styles for methods whose curves often coincide with another's: WMMSE is the same
@@ -830,3 +839,37 @@ def mismatch_table(data: Mapping[str, Any], ax: Axes | None = None,
     if title:
         ax.set_title(title)
     return ax
+
+
+#: the three figures of merit of the PF scheduling model (Eldeeb & Alves (E-9)-(E-11))
+RATE_METRICS = {"sum_rate": "sum rate (bit/s/Hz)", "p5_rate": "5th-percentile rate (bit/s/Hz)",
+                "score": "score"}
+
+
+def rate_panels(methods: Mapping[str, Any], axes: Sequence[Axes] | None = None,
+                title: str | None = None, labels: Mapping[str, str] | None = None) -> list[Axes]:
+    """The paper's Figs. 4-6 layout: three bar panels (sum rate, 5th-percentile rate,
+    score), one bar per method.  ``methods``: ``{name: summary dict or RateResults}``;
+    ``labels`` overrides legend names."""
+    import matplotlib.pyplot as plt
+
+    if axes is None:
+        _, axes = plt.subplots(1, 3, figsize=(12.5, 3.8))
+    names = list(methods)
+    xs = np.arange(len(names))
+    for ax, (metric, ylabel) in zip(axes, RATE_METRICS.items(), strict=True):
+        vals = [float(getattr(methods[n], metric) if not isinstance(methods[n], Mapping)
+                      else methods[n][metric]) for n in names]
+        ax.bar(xs, vals, color=[color_of(n) for n in names])
+        for x, v in zip(xs, vals, strict=True):
+            ax.annotate(f"{v:.2f}", (x, v), xytext=(0, 2), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(xs, [(labels or {}).get(n, label_of(n)) for n in names], rotation=40,
+                      ha="right", fontsize=8)
+        ax.set_ylabel(ylabel)
+        ax.margins(y=0.15)
+        ax.grid(axis="y", alpha=0.3)
+    if title:
+        axes[1].set_title(title)
+    return list(axes)
+

@@ -17,6 +17,8 @@ figure      what it computes
 ``fig13``   training curves (every agent) of the separate policies on paper-hex19
 ``table5``  train/test load mismatch of the shared policy on paper-hex19 (Table V)
 ``scaling`` the 19-cell shared policy deployed on hexagonal networks of 19, 37 and 61 cells
+``pf-fig4`` ... ``pf-fig7``: the offline-MARL figures of Eldeeb & Alves on pf-4x20
+            (:mod:`rrmbook.reproduce_offline`)
 ==========  =============================================================================
 
 The results ship with the package (``rrmbook/data/<figure>.json``, read by
@@ -43,6 +45,7 @@ from .evaluate import Results, compare, evaluate
 from .io import atomic_write_json
 from .policy import Policy
 from .reproduce_marl import data_dir, get_policy, queue_growth, stability_label, training_record
+from .reproduce_offline import pf_fig4_data, pf_fig5_data, pf_fig6_data, pf_fig7_data
 from .scenarios import get_scenario, make_env
 
 __all__ = ["FIGURES", "CG_BASELINES", "CELL_BASELINES", "CELL_LOADS", "FIG11_LOAD",
@@ -486,6 +489,32 @@ def _plot_scaling(data: dict, path: Path) -> None:
     plt.close(fig)
 
 
+def _plot_pf(data: dict, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from .plots import rate_panels
+
+    if data["figure"] == "pf-fig7":
+        fig, axes = plt.subplots(1, 4, figsize=(15, 3.8))
+        rate_panels(data["quality"], axes=axes[:3], title="CTDE-CQL by dataset source",
+                    labels={k: f"{k} data" for k in data["quality"]})
+        sizes = [int(n) for n in data["size"]]
+        axes[3].plot(sizes, [data["size"][str(n)]["score"] for n in sizes], "o-",
+                     color="#ff7f0e", label="CTDE-CQL")
+        best = max(r["score"] for r in data["reference"].values())
+        axes[3].axhline(best, color="black", ls=":", label="best baseline")
+        axes[3].set_xscale("log")
+        axes[3].set_xlabel("dataset size (transitions)")
+        axes[3].set_ylabel("score")
+        axes[3].legend(fontsize=8)
+    else:
+        fig, axes = plt.subplots(1, 3, figsize=(12.5, 3.8))
+        rate_panels(data["methods"], axes=axes, title=f"{data['figure']}: {data['scenario']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 FIGURES: dict[str, tuple[Callable[..., dict], Callable[[dict, Path], None]]] = {
     "fig7": (fig7_data, _plot_fig7),
     "fig8": (fig8_data, _plot_fig8),
@@ -497,6 +526,10 @@ FIGURES: dict[str, tuple[Callable[..., dict], Callable[[dict, Path], None]]] = {
     "fig13": (fig13_data, _plot_curve),
     "table5": (table5_data, _plot_table5),
     "scaling": (scaling_data, _plot_scaling),
+    "pf-fig4": (pf_fig4_data, _plot_pf),
+    "pf-fig5": (pf_fig5_data, _plot_pf),
+    "pf-fig6": (pf_fig6_data, _plot_pf),
+    "pf-fig7": (pf_fig7_data, _plot_pf),
 }
 
 

@@ -87,13 +87,15 @@ class MAPPOConfig:
       λ = 0.95, entropy coefficient δ = 0.01, one recurrent layer and two hidden layers of
       64 units, sequence length 64, one environment, an update after every ~2,000-slot
       episode.  Table II does not give the PPO clip range, the number of epochs or
-      minibatches, or the gradient clipping; those take the defaults of the MAPPO code the
-      paper builds on (clip 0.2, 15 epochs, 1 minibatch, gradient norm 10, no KL stop, a
-      constant learning rate).
+      minibatches, or the gradient clipping; those take the defaults of Yu et al.'s public
+      MAPPO code (clip 0.2, 15 epochs, 1 minibatch, gradient norm 10, no KL stop, a
+      constant learning rate).  Two of that code's defaults are not adopted: its Huber
+      value loss (we keep the squared loss of (Z-20)) and treating time-limit cuts as
+      terminal (we bootstrap every truncated episode).
     * :meth:`laptop` (= the defaults) — the same networks and losses, tuned to learn in
       minutes on 2 CPU cores: Adam with a ten times larger learning rate, annealed to 0 over
       the budget, with a KL stop guarding each update; a shorter horizon γ = 0.95 (a
-      scheduling decision shows in the queues within tens of slots; with γ = 0.995 the
+      scheduling decision shows in the queues within a few slots; with γ = 0.995 the
       returns are so noisy that on paper-cg8 the shared policy settled, in our runs, in a
       schedule that starves half of the agents); 32 environment copies stepped together
       (one network call serves every copy) and short rollouts (one 64-slot chunk per copy),
@@ -125,7 +127,8 @@ class MAPPOConfig:
         divergence between the current policy and the one that collected the rollout
         exceeds 1.5 × this value (for any agent network); ``None`` never stops.  A guard
         against the rare oversized update that wrecks a good policy.
-    entropy_coef : δ, weight of the entropy bonus (Z-22).
+    entropy_coef : weight of the entropy bonus (Z-22), the paper's δ (chapter 5 writes
+        c_H, since δ there is the TD error).
     value_coef : weight of the critic loss in the summed loss (the actor and critic have
         separate weights, so it only rescales the critic's gradient).
     normalize_advantages : standardise advantages per agent network before each update.

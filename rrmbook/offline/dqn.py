@@ -152,7 +152,8 @@ class DQNLearner:
     def load_state_dict(self, state: dict) -> None:
         self.q.load_state_dict(state["q"])
         self.target.load_state_dict(state["target"])
-        self.opt.load_state_dict(state["opt"])
+        if "opt" in state:  # learner files ship without optimiser state
+            self.opt.load_state_dict(state["opt"])
         self.updates, self.acted = int(state["updates"]), int(state["acted"])
 
     def policy(self, deterministic: bool = True) -> LearnedPolicy:

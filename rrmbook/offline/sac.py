@@ -251,9 +251,12 @@ class SACLearner:
         self.targets.load_state_dict(state["targets"])
         with torch.no_grad():
             self.log_tau.copy_(state["log_tau"])
-        self.actor_opt.load_state_dict(state["actor_opt"])
-        self.critic_opt.load_state_dict(state["critic_opt"])
-        self.tau_opt.load_state_dict(state["tau_opt"])
+        if "actor_opt" in state:  # learner files ship without optimiser state
+            self.actor_opt.load_state_dict(state["actor_opt"])
+        if "critic_opt" in state:  # learner files ship without optimiser state
+            self.critic_opt.load_state_dict(state["critic_opt"])
+        if "tau_opt" in state:  # learner files ship without optimiser state
+            self.tau_opt.load_state_dict(state["tau_opt"])
         self.updates = int(state["updates"])
 
     def policy(self, deterministic: bool = True) -> LearnedPolicy:
