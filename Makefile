@@ -70,6 +70,7 @@ bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/bench_conflict.py
 	$(VENV)/bin/python benchmarks/bench_cellular.py
 	$(VENV)/bin/python benchmarks/bench_mappo.py
+	$(VENV)/bin/python benchmarks/bench_offline.py
 
 clean:
 	rm -rf _build
