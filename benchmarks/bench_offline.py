@@ -79,7 +79,7 @@ def main() -> None:
         print("|---|---|---|---|---|---|")
         stop = {"hit": None}
 
-        def report(policy, record, variant=variant):
+        def report(policy, record, stop=stop):
             ok = record["score"] >= target
             if ok and stop["hit"] is None:
                 stop["hit"] = record["time_s"]

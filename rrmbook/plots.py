@@ -97,7 +97,7 @@ METHOD_COLORS: dict[str, str] = {
     "cql_ctde": "#ff7f0e",
     "dqn": "#aec7e8",
     "sac": "#c5b0d5",
-    "online_sac": "#9467bd",
+    "online_sac": "#e377c2",
     "online_dqn": "#1f77b4",
     "cql_sac_centralised": "#d62728",
     "cql_dqn_centralised": "#17becf",
