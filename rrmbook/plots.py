@@ -101,6 +101,9 @@ METHOD_COLORS: dict[str, str] = {
     "online_dqn": "#1f77b4",
     "cql_sac_centralised": "#d62728",
     "cql_dqn_centralised": "#17becf",
+    # dataset sources (Fig. 7a of Eldeeb & Alves)
+    "sac+dqn": "#c49c94",
+    "baselines": "#bcbd22",
 }
 
 #: Legend labels.  The paper's GMS uses one independent set on every subband; the book's
