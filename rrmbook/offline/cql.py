@@ -12,18 +12,17 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
 from ..evaluate import evaluate
 from ..scenarios import make_env
 from .datasets import Dataset
 from .dqn import DQNConfig, DQNLearner
-from .online import _FORMAT, CHECKPOINT_NAME, _seed, save_checkpoint
+from .online import _FORMAT, CHECKPOINT_NAME, _seed, resume_state, save_checkpoint
 from .sac import SACConfig, SACLearner
 
 __all__ = ["CQLConfig", "train_cql", "dataset_fingerprint"]
@@ -86,15 +85,7 @@ def train_cql(dataset: Dataset, config: SACConfig | DQNConfig | None = None, see
     elapsed, history = 0.0, []
     checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
     if resume:
-        state = torch.load(checkpoint, weights_only=True)
-        if state.get("format") != _FORMAT:
-            raise ValueError(f"{checkpoint} is not a rrmbook offline-MARL checkpoint")
-        diffs = [k for k in run if state["run"].get(k) != run[k]]
-        diffs += [k for k, v in asdict(config).items()
-                  if state["learner"]["config"].get(k) != v and k != "checkpoint_interval"]
-        if diffs:
-            raise ValueError(f"the checkpoint belongs to another dataset, run or config: "
-                             f"differs in {diffs}")
+        state = resume_state(checkpoint, run, config, what="dataset, run or config")
         learner.load_state_dict(state["learner"])
         rng.bit_generator.state = state["rng"]
         elapsed, history = state["elapsed"], list(state["history"])

@@ -13,7 +13,7 @@ import torch
 
 from .features import joint_index, split_joint
 from .losses import cql_penalty, dqn_targets, sac_critic_loss
-from .networks import VARIANTS, HeadMLP, head_inputs, head_shapes
+from .networks import HeadMLP, head_inputs, head_shapes
 from .policy import LearnedPolicy
 
 __all__ = ["DQNConfig", "DQNLearner", "train_dqn"]
@@ -49,24 +49,15 @@ class DQNConfig:
     checkpoint_interval: int = 2_000
 
     def __post_init__(self) -> None:
-        if self.variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
-        for name in ("hidden", "layers", "batch_size", "buffer_size", "n_envs",
-                     "updates_per_step", "target_interval", "checkpoint_interval",
-                     "eps_decay_steps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        from .online import check_fields
+
+        check_fields(self, ("hidden", "layers", "batch_size", "buffer_size", "n_envs",
+                            "updates_per_step", "target_interval", "checkpoint_interval",
+                            "eps_decay_steps"),
+                     ("lr", "reward_scale", "max_grad_norm"), ("cql_alpha", "warmup_steps"))
         if not 0 <= self.eps_end <= self.eps_start <= 1:
             raise ValueError(f"need 0 <= eps_end <= eps_start <= 1, got {self.eps_end}, "
                              f"{self.eps_start}")
-        if not 0 <= self.gamma < 1:
-            raise ValueError(f"gamma must be in [0, 1), got {self.gamma!r}")
-        for name in ("lr", "reward_scale", "max_grad_norm"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        if self.cql_alpha < 0 or self.warmup_steps < 0:
-            raise ValueError("cql_alpha and warmup_steps must be >= 0")
 
     @classmethod
     def paper(cls, **overrides) -> DQNConfig:

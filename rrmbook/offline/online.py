@@ -19,7 +19,8 @@ from ..io import atomic_write_bytes
 from ..scenarios import make_env
 from .datasets import ReplayBuffer
 
-__all__ = ["train_online", "load_learner", "CHECKPOINT_NAME", "tensors", "arrays"]
+__all__ = ["train_online", "load_learner", "resume_state", "check_fields", "CHECKPOINT_NAME",
+           "tensors", "arrays"]
 
 CHECKPOINT_NAME = "last.pt"
 _FORMAT = "rrmbook-offline/1"
@@ -44,6 +45,28 @@ def arrays(obj):
     return obj
 
 
+def check_fields(config, positive_ints: tuple[str, ...] = (), positive: tuple[str, ...] = (),
+                 non_negative: tuple[str, ...] = ()) -> None:
+    """Validate a learner config: raise ``ValueError`` naming the first field that is not a
+    positive integer, not > 0, or not >= 0 (as listed), and a variant it does not know."""
+    from .networks import VARIANTS
+
+    if config.variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, got {config.variant!r}")
+    for name in positive_ints:
+        value = getattr(config, name)
+        if isinstance(value, bool) or int(value) != value or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    for name in positive:
+        if not getattr(config, name) > 0:
+            raise ValueError(f"{name} must be > 0, got {getattr(config, name)!r}")
+    for name in non_negative:
+        if not getattr(config, name) >= 0:
+            raise ValueError(f"{name} must be >= 0, got {getattr(config, name)!r}")
+    if not 0 <= config.gamma < 1:
+        raise ValueError(f"gamma must be in [0, 1), got {config.gamma!r}")
+
+
 def _seed(seed: int, stream: int) -> int:
     return int(np.random.SeedSequence([int(seed), stream]).generate_state(1, np.uint64)[0] >> 1)
 
@@ -52,6 +75,21 @@ def save_checkpoint(path: Path, state: dict) -> Path:
     buffer = io.BytesIO()
     torch.save(state, buffer)
     return atomic_write_bytes(path, buffer.getvalue())
+
+
+def resume_state(checkpoint: Path, run: dict, config, what: str = "run or config") -> dict:
+    """Read a training checkpoint to continue from, refusing one whose run description or
+    configuration differs from ``run`` / ``config`` (only ``checkpoint_interval`` may
+    change) with a ``ValueError`` that names the differing keys."""
+    state = torch.load(checkpoint, weights_only=True)
+    if not isinstance(state, dict) or state.get("format") != _FORMAT:
+        raise ValueError(f"{checkpoint} is not a rrmbook offline-MARL checkpoint")
+    diffs = [k for k in run if state["run"].get(k) != run[k]]
+    diffs += [k for k, v in asdict(config).items()
+              if state["learner"]["config"].get(k) != v and k != "checkpoint_interval"]
+    if diffs:
+        raise ValueError(f"the checkpoint belongs to another {what}: differs in {diffs}")
+    return state
 
 
 def load_learner(path: str | Path):
@@ -104,14 +142,7 @@ def train_online(learner_cls, config, scenario: str = "pf-4x20", seed: int = 0,
     obs = env.observe()
     checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
     if resume:
-        state = torch.load(checkpoint, weights_only=True)
-        if state.get("format") != _FORMAT:
-            raise ValueError(f"{checkpoint} is not a rrmbook offline-MARL checkpoint")
-        diffs = [k for k in run if state["run"].get(k) != run[k]]
-        diffs += [k for k, v in asdict(config).items()
-                  if state["learner"]["config"].get(k) != v and k != "checkpoint_interval"]
-        if diffs:
-            raise ValueError(f"the checkpoint belongs to another run or config: differs in {diffs}")
+        state = resume_state(checkpoint, run, config)
         learner.load_state_dict(state["learner"])
         env.restore(arrays(state["env"]))
         obs = env.observe()

@@ -27,7 +27,7 @@ import torch
 
 from .features import joint_index, split_joint
 from .losses import cql_penalty, sac_actor_loss, sac_critic_loss, sac_targets, temperature_loss
-from .networks import VARIANTS, HeadMLP, head_inputs, head_shapes
+from .networks import HeadMLP, head_inputs, head_shapes
 from .policy import LearnedPolicy
 
 __all__ = ["SACConfig", "SACLearner", "train_sac"]
@@ -93,28 +93,19 @@ class SACConfig:
     checkpoint_interval: int = 2_000
 
     def __post_init__(self) -> None:
-        if self.variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        from .online import check_fields
+
+        check_fields(self, ("hidden", "layers", "batch_size", "buffer_size", "n_envs",
+                            "updates_per_step", "checkpoint_interval"),
+                     ("actor_lr", "critic_lr", "temperature_lr", "init_temperature",
+                      "reward_scale", "max_grad_norm"), ("cql_alpha", "warmup_steps"))
         if self.critic_input not in ("own", "state"):
             raise ValueError(f"critic_input must be 'own' or 'state', got {self.critic_input!r}")
-        for name in ("hidden", "layers", "batch_size", "buffer_size", "n_envs",
-                     "updates_per_step", "checkpoint_interval"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("actor_lr", "critic_lr", "temperature_lr", "init_temperature",
-                     "reward_scale", "max_grad_norm"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
-        if not 0 <= self.gamma < 1:
-            raise ValueError(f"gamma must be in [0, 1), got {self.gamma!r}")
         if not 0 < self.polyak <= 1:
             raise ValueError(f"polyak must be in (0, 1], got {self.polyak!r}")
         if not 0 <= self.target_entropy_ratio <= 1:
             raise ValueError(f"target_entropy_ratio must be in [0, 1], got "
                              f"{self.target_entropy_ratio!r}")
-        if self.cql_alpha < 0 or self.warmup_steps < 0:
-            raise ValueError("cql_alpha and warmup_steps must be >= 0")
 
     @classmethod
     def paper(cls, **overrides) -> SACConfig:
