@@ -18,11 +18,10 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..evaluate import evaluate
 from ..scenarios import make_env
 from .datasets import Dataset
 from .dqn import DQNConfig, DQNLearner
-from .online import _FORMAT, CHECKPOINT_NAME, _seed, resume_state, save_checkpoint
+from .online import _FORMAT, CHECKPOINT_NAME, _seed, eval_scores, resume_state, save_checkpoint
 from .sac import SACConfig, SACLearner
 
 __all__ = ["CQLConfig", "train_cql", "dataset_fingerprint"]
@@ -111,9 +110,7 @@ def train_cql(dataset: Dataset, config: SACConfig | DQNConfig | None = None, see
             if (eval_every and learner.updates % eval_every == 0) or done:
                 record = {"updates": learner.updates, "time_s": round(elapsed, 2)} | stats
                 if eval_env is not None:
-                    res = evaluate(eval_env, learner.policy(), slots=eval_slots, seed=1)
-                    record |= {"sum_rate": res.sum_rate, "p5_rate": res.p5_rate,
-                               "score": res.score}
+                    record |= eval_scores(eval_env, learner, eval_slots)
                 history.append(record)
                 if callback is not None and callback(learner.policy(), record):
                     break

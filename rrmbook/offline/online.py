@@ -67,6 +67,13 @@ def check_fields(config, positive_ints: tuple[str, ...] = (), positive: tuple[st
         raise ValueError(f"gamma must be in [0, 1), got {config.gamma!r}")
 
 
+def eval_scores(env, learner, slots: int) -> dict:
+    """Sum rate, 5th-percentile rate and score of the learner's greedy policy on ``slots``
+    steps of ``env`` (seed 1, never trained on): the points of a learning curve."""
+    res = evaluate(env, learner.policy(), slots=slots, seed=1)
+    return {"sum_rate": res.sum_rate, "p5_rate": res.p5_rate, "score": res.score}
+
+
 def _seed(seed: int, stream: int) -> int:
     return int(np.random.SeedSequence([int(seed), stream]).generate_state(1, np.uint64)[0] >> 1)
 
@@ -192,9 +199,7 @@ def train_online(learner_cls, config, scenario: str = "pf-4x20", seed: int = 0,
                           "mean_reward": reward_sum / max(reward_n, 1)} | stats
                 reward_sum, reward_n = 0.0, 0
                 if eval_every is not None:
-                    res = evaluate(eval_env, learner.policy(), slots=eval_slots, seed=1)
-                    record |= {"sum_rate": res.sum_rate, "p5_rate": res.p5_rate,
-                               "score": res.score}
+                    record |= eval_scores(eval_env, learner, eval_slots)
                 history.append(record)
                 if callback is not None and callback(learner.policy(), record):
                     break
