@@ -25,7 +25,8 @@ import time  # noqa: E402
 import torch  # noqa: E402
 
 import rrmbook  # noqa: E402
-from rrmbook import reproduce_offline as ro  # noqa: E402
+from rrmbook.experiments import offline_marl as ro  # noqa: E402
+from rrmbook.experiments.zoo import get_learner  # noqa: E402
 from rrmbook.offline import CQLConfig, collect, train_cql  # noqa: E402
 
 
@@ -51,7 +52,7 @@ def main() -> None:
     print("## Dataset collection (one core)\n")
     print("| behaviour | copies | transitions/s | target |")
     print("|---|---|---|---|")
-    sac = ro.get_learner("pf-sac").policy(deterministic=False)
+    sac = get_learner("pf-sac").policy(deterministic=False)
     for name, policy in [("random_walk", rrmbook.baselines.get("random_walk")),
                          ("greedy", rrmbook.baselines.get("greedy")),
                          ("itlinq", rrmbook.baselines.get("itlinq")),
@@ -70,7 +71,7 @@ def main() -> None:
           + ", ".join(f"{n} {s:.3f}" for n, s in base.items())
           + f"; target 1.15 x {best_name} = {target:.3f}\n")
     data = ro.make_dataset("sac", args.size)
-    online = rrmbook.evaluate(ev, ro.get_learner("pf-sac").policy(), slots=1000, seed=1).score
+    online = rrmbook.evaluate(ev, get_learner("pf-sac").policy(), slots=1000, seed=1).score
     print(f"behaviour (online SAC, greedy): score {online:.3f}\n")
     torch.set_num_threads(args.threads)
     for variant in args.variants.split(","):

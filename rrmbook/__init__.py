@@ -12,10 +12,9 @@ True
 
 from . import baselines, channel, conflict, metrics, pf, topology, traffic
 from .envs import CellularConfig, CellularEnv, ConflictGraphConfig, ConflictGraphEnv
-from .envs.pettingzoo_env import make_parallel_env
 from .evaluate import RateResults, Results, compare, evaluate
 from .policy import FunctionPolicy, Policy, as_policy
-from .scenarios import SCENARIOS, cellular, make_config, make_env
+from .scenarios import SCENARIOS, cellular, make_config, make_env, make_parallel_env
 
 __version__ = "0.1.0"
 

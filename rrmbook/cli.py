@@ -133,7 +133,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
-    from .reproduce import FIGURES, reproduce
+    from .experiments import FIGURES, reproduce
 
     if args.figure not in FIGURES:
         raise ValueError(f"unknown figure {args.figure!r}; choose one of {sorted(FIGURES)}")
@@ -167,7 +167,7 @@ def cmd_policies(args) -> int:
 
 
 def cmd_exercises(args) -> int:
-    from .grading import build_exercises, stale_exercises
+    from .teaching import build_exercises, stale_exercises
 
     if args.action == "check":
         stale = stale_exercises(args.solutions, args.out)
@@ -183,7 +183,7 @@ def cmd_exercises(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from .grading import grade_submissions
+    from .teaching import grade_submissions
 
     csv_path = grade_submissions(args.submissions, args.out, solutions_dir=args.solutions,
                                  assignment=args.assignment, timeout_per_cell=args.timeout)

@@ -12,7 +12,7 @@ leading batch axis.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import networkx as nx
 import numpy as np
@@ -27,9 +27,7 @@ __all__ = [
     "is_conflict_free",
     "agent_neighbourhoods",
     "maximal_independent_sets",
-    "draw_conflict_graph",
     "ring_layout",
-    "AGENT_COLORS",
 ]
 
 #: 0-based edges of the paper's Fig. 2 conflict graph (8 devices, 4 agents).  The first
@@ -197,61 +195,9 @@ def maximal_independent_sets(exclusion: np.ndarray, limit: int = 200_000) -> np.
     return mat
 
 
-#: Agent colours for graph drawings: no green or red, which mark success and collision.
-AGENT_COLORS = ("#4C72B0", "#DD8452", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974",
-                "#64B5CD")
-
-
 def ring_layout(graph: nx.DiGraph) -> dict[int, np.ndarray]:
     """Devices on a circle, device 0 at the top, clockwise (the paper's Fig. 2 drawing)."""
     n = graph.number_of_nodes()
     angles = np.pi / 2 - 2 * np.pi * np.arange(n) / n
     return {i: np.array([np.cos(a), np.sin(a)]) for i, a in enumerate(angles)}
 
-
-def draw_conflict_graph(
-    graph: nx.DiGraph,
-    ax=None,
-    queues: Iterable[float] | None = None,
-    scheduled: Iterable[bool] | None = None,
-    success: Iterable[bool] | None = None,
-    pos: dict | None = None,
-    title: str | None = None,
-):
-    """Draw a conflict graph: devices coloured by agent, two-way conflicts as plain lines,
-    one-way conflicts as arrows.  Optional per-device ``queues`` label the nodes; with
-    ``scheduled``/``success`` a slot's outcome is shown (green ring = success, red = collision).
-    Returns the matplotlib axes."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4.2, 4.2))
-    pos = pos or (ring_layout(graph) if graph.number_of_nodes() <= 12 else nx.spring_layout(graph, seed=0))
-    owner = [graph.nodes[n].get("agent", 0) for n in graph.nodes]
-    both = [(i, j) for i, j in graph.edges if graph.has_edge(j, i) and i < j]
-    one = [(i, j) for i, j in graph.edges if not graph.has_edge(j, i)]
-    ug = nx.Graph(both)
-    nx.draw_networkx_edges(ug, pos, ax=ax, edgelist=both, width=1.6, edge_color="0.35")
-    nx.draw_networkx_edges(
-        graph, pos, ax=ax, edgelist=one, width=1.0, edge_color="0.55", style="dashed",
-        arrows=True, arrowstyle="-|>", arrowsize=12, node_size=600,
-    )
-    colors = [AGENT_COLORS[a % len(AGENT_COLORS)] for a in owner]
-    edgecolors = "black"
-    linewidths = 1.0
-    if scheduled is not None:
-        sch = np.asarray(list(scheduled), dtype=bool)
-        suc = np.asarray(list(success), dtype=bool) if success is not None else sch
-        edgecolors = ["tab:green" if s and ok else ("tab:red" if s else "black") for s, ok in zip(sch, suc, strict=True)]
-        linewidths = [4.0 if s else 1.0 for s in sch]
-    nx.draw_networkx_nodes(graph, pos, ax=ax, node_color=colors, node_size=600,
-                           edgecolors=edgecolors, linewidths=linewidths)
-    if queues is not None:
-        labels = {n: f"{n}\n{int(q)}" for n, q in zip(graph.nodes, queues, strict=True)}
-        nx.draw_networkx_labels(graph, pos, labels=labels, ax=ax, font_size=8)
-    else:
-        nx.draw_networkx_labels(graph, pos, ax=ax, font_size=10)
-    ax.set_axis_off()
-    if title:
-        ax.set_title(title)
-    return ax

@@ -18,16 +18,35 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import metrics, pf
+from . import baselines, checks, metrics, pf, seeding
+from .io import atomic_write_npz
 from .policy import Policy, as_policy
+from .seeding import Stream
 
-__all__ = ["Results", "RateResults", "evaluate", "compare"]
+__all__ = ["RunInfo", "Results", "RateResults", "evaluate", "compare", "policy_rng"]
 
-_POLICY_STREAM = 1
+
+def policy_rng(seed: int) -> np.random.Generator:
+    """The policy's own random stream in a run seeded with ``seed`` (independent of the
+    environment's traffic and fading streams)."""
+    return seeding.rng(seed, Stream.POLICY)
 
 
 @dataclass
-class Results:
+class RunInfo:
+    """What every run records about itself: the scenario, the policy and the information
+    it used, and the run's length, number of copies and seed."""
+
+    scenario: str
+    policy: str
+    information: str
+    slots: int
+    batch: int
+    seed: int
+
+
+@dataclass
+class Results(RunInfo):
     """What a run produced.  Delays are in ``delay_unit`` (slots for the conflict graph,
     milliseconds for the multi-cell network).
 
@@ -37,12 +56,6 @@ class Results:
     queue (packets) at the end of slot t, averaged over copies.
     """
 
-    scenario: str
-    policy: str
-    information: str
-    slots: int
-    batch: int
-    seed: int
     delays: np.ndarray
     copy_of_delay: np.ndarray
     unfinished_age: np.ndarray
@@ -115,8 +128,6 @@ class Results:
     # ---------------------------------------------------------------- files
     def save(self, path: str | Path) -> Path:
         """Write an ``.npz`` (arrays) with the scalar fields as JSON, atomically."""
-        from .io import atomic_write_npz
-
         meta = {k: v for k, v in asdict(self).items() if not isinstance(v, np.ndarray)}
         arrays = {k: v for k, v in asdict(self).items() if isinstance(v, np.ndarray)}
         return atomic_write_npz(path, meta=json.dumps(meta), **arrays)
@@ -130,19 +141,13 @@ class Results:
 
 
 @dataclass
-class RateResults:
+class RateResults(RunInfo):
     """What a run of the PF scheduling model produced (Eldeeb & Alves, Sec. II).
 
     ``avg_rates`` (episodes x copies, J): every UE's average rate over each episode (E-8),
     bit/s/Hz; ``rewards`` (steps,) the team reward (E-16) per step, averaged over copies;
     ``silent`` the share of AP-steps spent silent.  The summaries follow (E-9) to (E-11)."""
 
-    scenario: str
-    policy: str
-    information: str
-    slots: int
-    batch: int
-    seed: int
     avg_rates: np.ndarray
     rewards: np.ndarray
     silent: float
@@ -189,7 +194,7 @@ def _evaluate_pf(env, policy: Policy, slots: int, seed: int, progress: bool) -> 
         raise ValueError(f"slots must be a multiple of the episode length {T} for "
                          f"{env.config.name!r}, got {slots}")
     obs = env.reset(seed=seed)
-    policy.reset(env, np.random.default_rng([int(seed), _POLICY_STREAM]))
+    policy.reset(env, policy_rng(seed))
     give_state = policy.information == "global"
     serves_ues = getattr(policy, "serves_ues", False)
     rates, rewards, silent = [], np.zeros(slots), 0
@@ -217,13 +222,12 @@ def evaluate(env, policy: Policy | object, slots: int = 5000, seed: int = 0,
     arrivals (and channels).  ``policy`` may be a :class:`~rrmbook.policy.Policy` or a
     plain function ``f(obs) -> actions`` (wrapped as a local policy).
     """
-    if isinstance(slots, bool) or int(slots) != slots or slots < 1:
-        raise ValueError(f"slots must be a positive integer, got {slots}")
+    slots = checks.positive_int("slots", slots)
     policy = as_policy(policy)
-    if getattr(env, "family", None) == "pf":
-        return _evaluate_pf(env, policy, int(slots), seed, progress)
+    if env.family == "pf":
+        return _evaluate_pf(env, policy, slots, seed, progress)
     obs = env.reset(seed=seed)
-    policy.reset(env, np.random.default_rng([int(seed), _POLICY_STREAM]))
+    policy.reset(env, policy_rng(seed))
     ledger = env.start_recording()
     trace = np.zeros((slots, env.n_devices), dtype=np.float32)
     give_state = policy.information == "global"
@@ -251,8 +255,6 @@ def evaluate(env, policy: Policy | object, slots: int = 5000, seed: int = 0,
 def compare(env, policies: dict[str, object] | list, slots: int = 5000, seed: int = 0,
             progress: bool = False) -> dict[str, Results | RateResults]:
     """Evaluate several policies on the same env with the same seed (same arrivals)."""
-    from . import baselines
-
     if isinstance(policies, list | tuple):
         policies = {p if isinstance(p, str) else p.name: p for p in policies}
     out = {}

@@ -1,8 +1,9 @@
 """Safe files: atomic writes (temp file + rename) so an interrupted run never leaves a
-corrupt file behind."""
+corrupt file behind, and the one name of a training run's resumable checkpoint."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -10,7 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_write_npz"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_write_npz",
+           "atomic_write_torch", "CHECKPOINT_NAME"]
+
+#: The file every trainer (MAPPO, SAC, DQN, CQL) keeps its last resumable state in, inside
+#: its ``checkpoint_dir``.
+CHECKPOINT_NAME = "last.pt"
 
 
 def _umask() -> int:
@@ -46,8 +52,16 @@ def atomic_write_json(path: str | Path, obj) -> Path:
 
 
 def atomic_write_npz(path: str | Path, **arrays) -> Path:
-    import io
-
     buf = io.BytesIO()
     np.savez_compressed(buf, **{k: np.asarray(v) for k, v in arrays.items()})
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def atomic_write_torch(path: str | Path, obj) -> Path:
+    """``torch.save(obj)`` written atomically (torch is imported on first use, so the
+    NumPy-only parts of the library do not pay for it)."""
+    import torch
+
+    buf = io.BytesIO()
+    torch.save(obj, buf)
     return atomic_write_bytes(path, buf.getvalue())

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-__all__ = ["ecdf", "percentile", "fraction_within", "confidence_interval"]
+__all__ = ["ecdf", "percentile", "fraction_within", "confidence_interval", "ema"]
 
 
 def ecdf(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -39,3 +41,15 @@ def confidence_interval(samples: np.ndarray, z: float = 1.96) -> tuple[float, fl
         return m, m
     half = z * samples.std(ddof=1) / np.sqrt(samples.size)
     return float(samples.mean() - half), float(samples.mean() + half)
+
+
+def ema(values: Sequence[float], weight: float = 0.9) -> np.ndarray:
+    """Exponential moving average ``m_t = weight·m_{t-1} + (1 − weight)·x_t`` (m_0 = x_0),
+    the smoothing of learning curves in plots and in their analysis."""
+    x = np.asarray(values, dtype=float)
+    out = np.empty_like(x)
+    acc = x[0] if x.size else 0.0
+    for i, v in enumerate(x):
+        acc = weight * acc + (1.0 - weight) * v if i else v
+        out[i] = acc
+    return out

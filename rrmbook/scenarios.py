@@ -39,10 +39,11 @@ from .envs import (
     PFConfig,
     PFEnv,
 )
+from .envs.pettingzoo_env import RRMParallelEnv
 from .topology import hex_layout, random_layout
 
 __all__ = ["Scenario", "SCENARIOS", "get_scenario", "make_config", "make_env", "resolve_load",
-           "cellular"]
+           "cellular", "make_parallel_env"]
 
 
 @dataclass(frozen=True)
@@ -184,3 +185,10 @@ def cellular(rings: int = 2, devices_per_cell: int = 3, seed: int = 0,
     """
     return make_env("cellular", load=load, batch=batch, seed=seed, rings=rings,
                     devices_per_cell=devices_per_cell, layout_seed=layout_seed, **overrides)
+
+
+def make_parallel_env(scenario: str = "paper-cg8", load=None, seed: int = 0,
+                      **overrides) -> RRMParallelEnv:
+    """A PettingZoo ``ParallelEnv`` for a named scenario (one copy; ``load`` None means
+    "medium", or nothing for the PF model)."""
+    return RRMParallelEnv(make_env(scenario, load=load, batch=1, seed=seed, **overrides))

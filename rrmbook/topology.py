@@ -21,7 +21,6 @@ __all__ = [
     "associate_nearest",
     "neighbourhoods_by_gain",
     "induced_conflict_graph",
-    "draw_layout",
 ]
 
 SQRT3 = float(np.sqrt(3.0))
@@ -217,38 +216,3 @@ def induced_conflict_graph(layout: Layout, threshold_db: float = -10.0):
     g.add_edges_from(zip(*np.nonzero(adj), strict=True))
     return g
 
-
-def draw_layout(layout: Layout, ax=None, neighbourhoods: list[list[int]] | None = None,
-                show_cells: bool = True, title: str | None = None, annotate: bool = False):
-    """Draw APs (triangles), devices (dots coloured by serving AP), association lines,
-    hexagonal cell outlines and, optionally, neighbour links between APs."""
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import RegularPolygon
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 6))
-    cmap = plt.get_cmap("tab20")
-    R = layout.cell_radius
-    if show_cells:
-        for xy in layout.ap_xy:
-            ax.add_patch(RegularPolygon(xy, 6, radius=R, orientation=0.0, fill=False,
-                                        edgecolor="0.8", lw=0.8))
-    if neighbourhoods is not None:
-        for k, c in enumerate(neighbourhoods):
-            for j in c[1:]:
-                if j > k:
-                    ax.plot(*layout.ap_xy[[k, j]].T, color="tab:red", lw=0.8, alpha=0.5)
-    for n, (xy, k) in enumerate(zip(layout.dev_xy, layout.serving, strict=True)):
-        ax.plot(*np.stack([layout.ap_xy[k], xy]).T, color=cmap(k % 20), lw=0.6, alpha=0.7)
-        if annotate:
-            ax.annotate(str(n), xy, fontsize=6)
-    ax.scatter(*layout.dev_xy.T, s=14, c=[cmap(k % 20) for k in layout.serving], zorder=3)
-    ax.scatter(*layout.ap_xy.T, marker="^", s=70, c="k", zorder=4)
-    for k, xy in enumerate(layout.ap_xy):
-        ax.annotate(str(k), xy, xytext=(4, 4), textcoords="offset points", fontsize=7)
-    ax.set_aspect("equal")
-    ax.set_xlabel("x (m)")
-    ax.set_ylabel("y (m)")
-    if title:
-        ax.set_title(title)
-    return ax

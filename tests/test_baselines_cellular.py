@@ -18,6 +18,7 @@ from rrmbook.baselines.cellular import (
     select_devices,
     weighted_sum_rate,
     wmmse_powers,
+    wmmse_update,
 )
 from rrmbook.channel import downlink_sinr
 from rrmbook.envs import LinkPowers
@@ -204,6 +205,29 @@ def test_fp_and_wmmse_take_the_same_steps():
     p_wm, h_wm = wmmse_powers(gains, w, P_MAX, NOISE, return_history=True)
     np.testing.assert_allclose(h_fp, h_wm, rtol=1e-9)
     np.testing.assert_allclose(p_fp, p_wm, rtol=1e-6, atol=1e-9 * P_MAX)
+
+
+def _wmmse_inputs(snr_links, w, x):
+    direct = np.diagonal(snr_links, axis1=-2, axis2=-1)
+    received = (x[..., None, :] @ snr_links)[..., 0, :] + 1.0
+    signal = direct * x
+    return snr_links, w, x, direct, signal, received, 1.0 + signal / (received - signal)
+
+
+def test_wmmse_update_hand_cases():
+    """One WMMSE step: a lone link goes to full power; two links by the (u, W, v) updates
+    written out (normalised units: noise 1, powers as fractions of P_max)."""
+    lone = wmmse_update(*_wmmse_inputs(np.array([[4.0]]), np.array([1.0]), np.array([0.5])))
+    np.testing.assert_allclose(lone, [1.0])  # v = (g x + 1) / (g x) > 1, clipped to 1
+    g = np.array([[4.0, 1.0], [2.0, 9.0]])  # g[m, l]: m's transmitter to l's receiver
+    w, x = np.array([1.0, 2.0]), np.array([0.5, 0.25])
+    h, v = np.sqrt(np.diag(g)), np.sqrt(x)
+    received = g.T @ x + 1.0
+    u = h * v / received
+    W = 1.0 / (1.0 - u * h * v)
+    v_new = np.minimum(1.0, w * W * u * h / (g @ (w * W * u * u)))
+    assert 0 < v_new.min() and v_new.max() < 1  # the clip is not what decides this case
+    np.testing.assert_allclose(wmmse_update(*_wmmse_inputs(g, w, x)), v_new ** 2, rtol=1e-12)
 
 
 def test_stopping_rule():

@@ -152,6 +152,43 @@ def test_separate_mode_gives_each_agent_only_its_own_gradient():
         assert grads[1] > 0 and grads[[0, 2, 3]].sum() == 0
 
 
+def _separate_update(target_kl, epochs=2, push_agent0=True, flip_agent0=False):
+    """One rollout and one update of a separate-mode learner on paper-cg8, after moving agent
+    0's policy away from the one that collected (or flipping its advantages).  Returns the
+    record and the actor weights per agent ``(K, n)`` before and after."""
+    env = rrmbook.make_env("paper-cg8", load="heavy", batch=2, seed=0)
+    learner = MAPPO(_tiny(n_envs=2, mode="separate", num_minibatches=1, update_epochs=epochs,
+                          target_kl=target_kl), env)
+    adv, ret = learner.advantages(learner.collect()[0])
+    with torch.no_grad():
+        if push_agent0:
+            learner.actor.out.bias[0] += torch.tensor([1.0, -1.0, 0.0]).repeat(3)
+        if flip_agent0:
+            adv[0] = -adv[0]
+
+    def weights():
+        return torch.cat([p.detach().flatten(1) for p in learner.actor.parameters()], 1)
+    before = weights()
+    return learner.update(adv, ret), before, weights()
+
+
+def test_separate_update_moves_each_agent_by_its_own_loss_only():
+    _, _, same = _separate_update(None, push_agent0=False)
+    _, _, flipped = _separate_update(None, push_agent0=False, flip_agent0=True)
+    assert torch.equal(same[1:], flipped[1:]) and not torch.allclose(same[0], flipped[0])
+
+
+def test_kl_stop_of_one_agent_stops_every_agent():
+    """Agent 0 alone has moved (KL ~ 4x the mean over the 4 agents): a limit between the mean
+    and agent 0's KL stops the update before any step, for every agent."""
+    probe, _, _ = _separate_update(None, epochs=1)  # approx_kl: mean over agents, before a step
+    limit = 2 * probe["approx_kl"]
+    record, before, after = _separate_update(limit / 1.5)
+    assert record["minibatch_steps"] == 0 and torch.equal(before, after)
+    record, before, after = _separate_update(limit / 1.5, push_agent0=False)
+    assert record["minibatch_steps"] == 2 and torch.all((after - before).abs().sum(1) > 0)
+
+
 # ----------------------------------------------------------------- recurrent chunks
 CASES = [("paper-cg8", "shared", "lstm"), ("paper-cg8", "separate", "gru"),
          ("paper-hex19", "shared", "gru"), ("paper-random19", "separate", "lstm")]

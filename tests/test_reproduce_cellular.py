@@ -15,22 +15,23 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import rrmbook  # noqa: E402
-from rrmbook import plots, reproduce, widgets  # noqa: E402
+from rrmbook import experiments, plots, widgets  # noqa: E402
+from rrmbook.experiments import multicell  # noqa: E402
 
 TINY = {"slots": 20, "seed": 0, "batch": 1}
 
 
 @pytest.mark.parametrize("figure", ["fig9", "fig10"])
 def test_delay_vs_load_runs_at_a_tiny_budget(figure):
-    compute, _ = reproduce.FIGURES[figure]
-    scenario, loads = reproduce.CELL_LOADS[figure]
+    compute, _ = experiments.FIGURES[figure]
+    scenario, loads = multicell.CELL_LOADS[figure]
     data = compute(**TINY, loads=loads[:2], marl=False)
     assert data["figure"] == figure and data["scenario"] == scenario
     assert (data["slots"], data["batch"], data["seed"]) == (20, 1, 0)
-    assert data["loads"] == loads[:2] and data["methods"] == reproduce.CELL_BASELINES
+    assert data["loads"] == loads[:2] and data["methods"] == multicell.CELL_BASELINES
     for load in loads[:2]:
         row = data["table"][f"{load:g}"]
-        assert set(row) == set(reproduce.CELL_BASELINES)
+        assert set(row) == set(multicell.CELL_BASELINES)
         for summary in row.values():
             assert {"mean_delay", "p95_delay", "unfinished", "within_1_slot"} <= set(summary)
             assert summary["delay_unit"] == "ms" and summary["slots"] == 20
@@ -38,7 +39,7 @@ def test_delay_vs_load_runs_at_a_tiny_budget(figure):
 
 
 def test_fig11_stores_quantiles_for_both_layouts():
-    data = reproduce.fig11_data(**TINY, methods=["full_power", "fp"], marl=False)
+    data = multicell.fig11_data(**TINY, methods=["full_power", "fp"], marl=False)
     assert set(data["layouts"]) == {"paper-hex19", "paper-random19"}
     p = np.asarray(data["p"])
     assert p[0] == 0.0 and p[-1] == 1.0 and np.all(np.diff(p) > 0)
@@ -51,7 +52,7 @@ def test_fig11_stores_quantiles_for_both_layouts():
 
 
 def test_table4_times_every_method():
-    data = reproduce.table4_data(slots=5, seed=0, batch=3, methods=["llq", "fp"], marl=False)
+    data = multicell.table4_data(slots=5, seed=0, batch=3, methods=["llq", "fp"], marl=False)
     assert data["batch"] == 1 and data["slots"] == 5
     assert set(data["times"]) == {"llq", "fp"}
     for t in data["times"].values():
@@ -61,7 +62,7 @@ def test_table4_times_every_method():
 
 def test_timed_policy_goes_through_evaluate():
     env = rrmbook.make_env("paper-hex19", load="light", seed=0)
-    timed = reproduce.TimedPolicy(rrmbook.baselines.get("fp", family="cellular"))
+    timed = multicell.TimedPolicy(rrmbook.baselines.get("fp", family="cellular"))
     res = rrmbook.evaluate(env, timed, slots=7, seed=0)
     plain = rrmbook.evaluate(env, rrmbook.baselines.get("fp", family="cellular"), slots=7, seed=0)
     assert len(timed.times) == 7 and timed.information == "global"
@@ -69,7 +70,7 @@ def test_timed_policy_goes_through_evaluate():
 
 
 def test_reproduce_writes_json_and_png(tmp_path):
-    path = reproduce.reproduce("table4", out_dir=tmp_path, slots=3)  # shipped policies
+    path = experiments.reproduce("table4", out_dir=tmp_path, slots=3)  # shipped policies
     assert {"marl_shared", "marl_separate"} <= set(json.loads(path.read_text())["times"])
     assert path == tmp_path / "table4.json" and (tmp_path / "table4.png").stat().st_size > 0
     assert json.loads(path.read_text())["slots"] == 3
@@ -78,30 +79,30 @@ def test_reproduce_writes_json_and_png(tmp_path):
 
 @pytest.mark.parametrize("figure", ["fig9", "fig10", "fig11", "table4"])
 def test_shipped_results_cover_every_method_and_load(figure):
-    data = reproduce.load_result(figure)
+    data = experiments.load_result(figure)
     assert {"slots", "batch", "seed"} <= set(data) and data["seed"] == 0
-    methods = set(reproduce.CELL_BASELINES) | {"mappo_shared", "mappo_separate"}
+    methods = set(multicell.CELL_BASELINES) | {"mappo_shared", "mappo_separate"}
     if figure in ("fig9", "fig10"):
-        assert data["loads"] == reproduce.CELL_LOADS[figure][1]
+        assert data["loads"] == multicell.CELL_LOADS[figure][1]
         for load in data["loads"]:
             assert set(data["table"][f"{load:g}"]) == methods
     elif figure == "fig11":
-        assert data["load"] == reproduce.FIG11_LOAD
+        assert data["load"] == multicell.FIG11_LOAD
         for layout in ("paper-hex19", "paper-random19"):
             assert set(data["layouts"][layout]) == methods
             assert all(len(c["delay"]) == len(data["p"]) for c in data["layouts"][layout].values())
     else:
-        assert set(data["times"]) == set(reproduce.CELL_BASELINES) | {"marl_shared",
+        assert set(data["times"]) == set(multicell.CELL_BASELINES) | {"marl_shared",
                                                                          "marl_separate"}
     assert len(json.dumps(data)) < 100_000  # summaries, not raw delays
 
 
 def test_load_result_errors_name_the_command(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="unknown figure"):
-        reproduce.load_result("fig99")
+        experiments.load_result("fig99")
     monkeypatch.setenv("RRMBOOK_DATA", str(tmp_path))  # a results folder without fig7
     with pytest.raises(FileNotFoundError, match="rrmbook reproduce fig7"):
-        reproduce.load_result("fig7")
+        experiments.load_result("fig7")
 
 
 def test_new_plot_functions_draw_headless():

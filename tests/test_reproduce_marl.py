@@ -11,8 +11,9 @@ import pytest
 import torch
 
 import rrmbook
-from rrmbook import reproduce
-from rrmbook import reproduce_marl as rm
+from rrmbook import experiments
+from rrmbook.experiments import common, learning
+from rrmbook.experiments import zoo as rm
 from rrmbook.marl import MAPPOPolicy, export_policy, load_checkpoint, load_policy, train
 
 
@@ -20,10 +21,9 @@ from rrmbook.marl import MAPPOPolicy, export_policy, load_checkpoint, load_polic
 def tiny(monkeypatch, tmp_path):
     """Every shipped policy trained for one update of 2 copies x 64 slots, and the
     package's own policy folder replaced by an empty one (``tmp_path/package``)."""
-    real = rm.policies_dir
-    monkeypatch.setattr(rm, "policies_dir",
-                        lambda root=None: real(tmp_path / "package" if root is None else root))
-    table = {n: dataclasses.replace(p, budget_slots=128) for n, p in rm.SHIPPED.items()}
+    monkeypatch.setattr(rm, "data_dir", lambda: tmp_path / "package")
+    table = {n: dataclasses.replace(p, budget_slots=128) if isinstance(p, rm.ShippedPolicy)
+             else p for n, p in rm.SHIPPED.items()}
     monkeypatch.setattr(rm, "SHIPPED", table)
     monkeypatch.setattr(rm.ShippedPolicy, "config",
                         lambda self: rrmbook.marl.MAPPOConfig.laptop(mode=self.mode, n_envs=2,
@@ -33,10 +33,10 @@ def tiny(monkeypatch, tmp_path):
 
 
 def test_registry_names_and_figures():
-    assert set(rm._FIGURE_OF) == set(rm.SHIPPED)
-    for methods in reproduce.MARL_POLICIES.values():
+    assert all(p.figure in experiments.FIGURES for p in rm.SHIPPED.values())
+    for methods in common.MARL_POLICIES.values():
         assert set(methods.values()) <= set(rm.SHIPPED)
-    assert set(reproduce.TABLE5_POLICIES.values()) <= set(rm.SHIPPED)
+    assert set(learning.TABLE5_POLICIES.values()) <= set(rm.SHIPPED)
     with pytest.raises(ValueError, match="unknown shipped policy"):
         rm.policy_path("nope")
 
@@ -97,18 +97,18 @@ def test_queue_growth_and_labels():
     T = 8
     trace = np.zeros((T, 3))
     trace[:, 2] = np.arange(T) * 10.0  # device 2 (agent 1) grows by 10 packets per slot
-    growth = rm.queue_growth(trace, owner=np.array([0, 0, 1]), n_agents=2)
+    growth = learning.queue_growth(trace, owner=np.array([0, 0, 1]), n_agents=2)
     # last quarter (slots 6, 7) mean 65, second quarter (2, 3) mean 25
     np.testing.assert_allclose(growth, [0.0, 40.0])
-    assert rm.stability_label(growth, 20.0) == "unstable"
-    assert rm.stability_label(np.array([0.0, 1.0, 30.0]), 20.0) == "mixed"
-    assert rm.stability_label(np.array([0.0, 1.0, 3.0]), 20.0) == "good"
+    assert learning.stability_label(growth, 20.0) == "unstable"
+    assert learning.stability_label(np.array([0.0, 1.0, 30.0]), 20.0) == "mixed"
+    assert learning.stability_label(np.array([0.0, 1.0, 3.0]), 20.0) == "good"
 
 
 @pytest.mark.parametrize("figure", ["fig12", "fig13", "table5", "scaling", "fig8", "table4"])
 def test_learning_figures_write_json_and_png(tiny, tmp_path, figure, monkeypatch):
-    monkeypatch.setattr(reproduce, "SCALING_RINGS", [2, 3])
-    path = reproduce.reproduce(figure, out_dir=tmp_path, slots=30, retrain=True)
+    monkeypatch.setattr(learning, "SCALING_RINGS", [2, 3])
+    path = experiments.reproduce(figure, out_dir=tmp_path, slots=30, retrain=True)
     data = json.loads(path.read_text())
     assert (tmp_path / f"{figure}.png").is_file()
     if figure in ("fig12", "fig13"):
@@ -117,7 +117,7 @@ def test_learning_figures_write_json_and_png(tiny, tmp_path, figure, monkeypatch
     elif figure == "table5":
         assert set(data["table"]) == {"light", "medium", "heavy"}
         for row in data["table"].values():
-            assert set(row) == set(reproduce.TABLE5_LOADS)
+            assert set(row) == set(learning.TABLE5_LOADS)
             assert all(c["label"] in ("good", "mixed", "unstable") for c in row.values())
     elif figure == "scaling":
         assert data["cells"] == [19, 37]
@@ -143,11 +143,12 @@ def test_half_precision_policy_file(tmp_path):
         torch.testing.assert_close(p, q, rtol=2e-3, atol=1e-4)
 
 
-@pytest.mark.parametrize("name", sorted(rm.SHIPPED))
+@pytest.mark.parametrize("name", sorted(n for n, p in rm.SHIPPED.items()
+                                         if isinstance(p, rm.ShippedPolicy)))
 def test_shipped_policy_files_load_and_match_their_run(name):
     spec = rm.SHIPPED[name]
     path = rm.policy_path(name)
-    assert path.is_file(), f"missing {path}: run `rrmbook reproduce {rm._FIGURE_OF[name]} " \
+    assert path.is_file(), f"missing {path}: run `rrmbook reproduce {spec.figure} " \
                            f"--out rrmbook/data`"
     assert path.stat().st_size < 4_000_000
     state = load_checkpoint(path, formats=("rrmbook-mappo-policy/1",))

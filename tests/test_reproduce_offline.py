@@ -10,38 +10,39 @@ import json
 import numpy as np
 import pytest
 
-from rrmbook import reproduce
-from rrmbook import reproduce_offline as ro
+from rrmbook import experiments
+from rrmbook.experiments import offline_marl as ro
+from rrmbook.experiments import zoo
 
 
 @pytest.fixture
 def tiny(monkeypatch, tmp_path):
     small = {"n_envs": 4, "warmup_steps": 64, "batch_size": 32, "hidden": 16}
     table = {n: dataclasses.replace(r, budget_steps=200, overrides=small)
-             for n, r in ro.SHIPPED.items()}
-    monkeypatch.setattr(ro, "SHIPPED", table)
-    monkeypatch.setattr(ro, "_EVAL_EVERY", 100)
+             if isinstance(r, zoo.OnlineRun) else r for n, r in zoo.SHIPPED.items()}
+    monkeypatch.setattr(zoo, "SHIPPED", table)
+    monkeypatch.setattr(zoo, "_EVAL_EVERY", 100)
+    monkeypatch.setattr(zoo, "_EVAL_SLOTS", 200)
     monkeypatch.setattr(ro, "_EVAL_SLOTS", 200)
     monkeypatch.setattr(ro, "DATASET_SIZE", 400)
     monkeypatch.setattr(ro, "CQL_STEPS", 10)
     monkeypatch.setattr(ro, "SIZES", [300, 400])
-    real = ro.learner_path
-    monkeypatch.setattr(ro, "learner_path",
-                        lambda name, root=None: real(name, tmp_path / "pkg" if root is None else root))
+    monkeypatch.setattr(zoo, "data_dir", lambda: tmp_path / "pkg")
+    monkeypatch.setattr(zoo, "_retrained", set())
     return tmp_path
 
 
 def test_learners_are_trained_exported_and_reloaded(tiny):
-    learner = ro.get_learner("pf-sac", tiny / "out")
-    path = ro.learner_path("pf-sac", tiny / "out")
+    learner = zoo.get_learner("pf-sac", tiny / "out")
+    path = zoo.learner_path("pf-sac", tiny / "out")
     assert path.is_file() and not (path.parent / ".pf-sac").exists()
     assert path.stat().st_size < 200_000  # no replay memory inside
-    again = ro.get_learner("pf-sac", tiny / "out")
+    again = zoo.get_learner("pf-sac", tiny / "out")
     obs = np.random.default_rng(0).normal(size=(5, 4, 6)).astype(np.float32)
     np.testing.assert_array_equal(again.act(obs), learner.act(obs))
-    assert [h["steps"] for h in ro.learning_curve("pf-sac", tiny / "out")] == [100, 200]
+    assert [h["steps"] for h in zoo.learning_curve("pf-sac", tiny / "out")] == [100, 200]
     with pytest.raises(ValueError, match="unknown shipped learner"):
-        ro.learner_path("pf-ppo")
+        zoo.learner_path("pf-ppo")
 
 
 def test_dataset_kinds(tiny):
@@ -56,7 +57,7 @@ def test_dataset_kinds(tiny):
 
 @pytest.mark.parametrize("figure", ["pf-fig4", "pf-fig5", "pf-fig6", "pf-fig7"])
 def test_figures_write_json_and_png(tiny, figure):
-    path = reproduce.reproduce(figure, out_dir=tiny / "out", slots=200, batch=1)
+    path = experiments.reproduce(figure, out_dir=tiny / "out", slots=200, batch=1)
     assert path.is_file() and path.with_suffix(".png").is_file()
     data = json.loads(path.read_text())
     assert data["figure"] == figure and data["scenario"] == "pf-4x20"

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
 from rrmbook import widgets  # noqa: E402
-from rrmbook.reproduce_offline import learner_path  # noqa: E402
+from rrmbook.experiments.zoo import learner_path  # noqa: E402
 
 TINY = {"sac": 0.0, "dqn": 0.0, "baselines": 1.0, "size": 600, "steps": 10, "slots": 200,
         "batch": 1}

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..envs.base import Env
 from ..policy import Policy
 from .cellular import FP, WMMSE, CellularLLQ, CellularRandom, FairITLinQ, FullPower
 from .conflict import GMS, LLQ, QCSMA, MaxWeight, MultiChannelGMS, RandomPolicy
@@ -69,7 +70,7 @@ class _ByFamily(Policy):
         self.conflict_free = first.conflict_free
 
     def reset(self, env, rng: np.random.Generator) -> None:
-        family = getattr(env, "family", None)
+        family = env.family if isinstance(env, Env) else None
         if family not in FAMILIES or self.name not in FAMILIES[family]:
             raise TypeError(f"policy {self.name!r} has no implementation for {env!r}")
         self._impl = FAMILIES[family][self.name](**self._kwargs)

@@ -54,6 +54,7 @@ __all__ = [
     "itlinq_schedule",
     "fp_powers",
     "wmmse_powers",
+    "wmmse_update",
     "CellularLLQ",
     "FullPower",
     "CellularRandom",
@@ -259,9 +260,18 @@ def _fp_update(snr_links, w, x, direct, signal, received, one_plus_sinr):
     return np.minimum(1.0, a * direct * r * r)
 
 
-def _wmmse_update(snr_links, w, x, direct, signal, received, one_plus_sinr):
-    # receiver u = h v / received, MSE weight W = 1 / e = 1 + SINR, transmitter
-    # v = w W u h / Σ_m w_m W_m u_m^2 |h(tx_l, rx_m)|^2, clipped to [0, sqrt(P_max)]
+def wmmse_update(snr_links, w, x, direct, signal, received, one_plus_sinr):
+    """One WMMSE iteration, scalar case (Q. Shi, M. Razaviyayn, Z.-Q. Luo & C. He, IEEE TSP
+    59(9), 2011; see :func:`wmmse_powers`), in normalised units: powers x = p / P_max in
+    [0, 1], gains as SNR at P_max, noise 1.
+
+    ``snr_links[..., m, l]``: gain from link m's transmitter to link l's receiver; ``w``: the
+    weights; ``x``: the current powers; ``direct`` = g_ll, ``signal`` = g_ll x_l,
+    ``received`` = Σ_m g_ml x_m + 1 and ``one_plus_sinr`` = 1 + SINR_l, all computed from
+    ``x``.  Updates the receiver u_l = h_ll v_l / received_l, the MSE weight
+    W_l = 1 / e_l = 1 + SINR_l and the transmitter
+    v_l = min(1, w_l W_l u_l h_ll / Σ_m w_m W_m u_m² g_lm) (amplitudes v = sqrt(x),
+    h = sqrt(g)); returns the new powers v_l²."""
     h = np.sqrt(direct)
     u = h * np.sqrt(x) / received
     c = w * one_plus_sinr
@@ -314,7 +324,7 @@ def wmmse_powers(gain_links: np.ndarray, weights: np.ndarray, p_max: float, nois
     one algorithm: the tests check that both give the same powers.
     """
     snr_links, w = _check_problem(gain_links, weights, p_max, noise, max_iter, tol)
-    x, history = _ascend(snr_links, w, _wmmse_update, max_iter, tol)
+    x, history = _ascend(snr_links, w, wmmse_update, max_iter, tol)
     return (x * p_max, np.stack(history)) if return_history else x * p_max
 
 

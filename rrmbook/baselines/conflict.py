@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..conflict import maximal_independent_sets
+from ..envs.base import require_family
 from ..policy import Policy
 
 __all__ = [
@@ -143,8 +144,7 @@ class _SchedulePolicy(Policy):
     """Helper for schedulers that compute a device schedule per subband."""
 
     def reset(self, env, rng):
-        if getattr(env, "family", None) != "conflict":
-            raise TypeError(f"{self.name} schedules conflict-graph environments; got {env!r}")
+        require_family(env, "conflict", f"the {self.name} conflict-graph scheduler")
         super().reset(env, rng)
         self.env = env
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..envs.base import require_family
 from ..policy import Policy
 
 __all__ = ["RandomWalk", "Greedy", "TDM", "ITLinQ", "itlinq_pf_schedule"]
@@ -18,8 +19,7 @@ class _PFPolicy(Policy):
     serves_ues = False
 
     def reset(self, env, rng: np.random.Generator) -> None:
-        if getattr(env, "family", None) != "pf":
-            raise TypeError(f"{self.name!r} is a PF-scheduling baseline; got {env!r}")
+        require_family(env, "pf", f"the PF-scheduling baseline {self.name!r}")
         super().reset(env, rng)
         self.n_aps, self.top_n, self.silent = env.n_agents, env.top_n, env.silent
 

@@ -1,17 +1,105 @@
-"""What every batched queueing environment shares: episode resets of single copies and the
-packet ledger.  Subclasses keep ``q``, ``arrivals``, ``slot_in_episode`` and ``batch`` and
-define ``_refresh_zeta`` and ``observe``."""
+"""The environment contract, and what the queueing environments share.
+
+:class:`Env` is the explicit protocol every batched environment of the library follows (the
+conflict graph, the multi-cell network and the PF scheduling model): ``B`` copies of one
+scenario stepping together, ``K`` agents each seeing an observation row of ``obs_dim``
+numbers, and a ``family`` tag that tells evaluation, baselines and analysis which model they
+run on.  :func:`require_family` is the one way code checks that tag.
+
+:class:`Observation` and :class:`StepResult` are the observation and step outcome of the two
+queueing models (conflict graph and multi-cell); :class:`BatchedQueueEnv` holds their
+shared episode resets and packet ledger.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
 from ..traffic import PacketLedger
 
-__all__ = ["BatchedQueueEnv"]
+__all__ = ["Env", "Family", "FAMILIES", "require_family", "WrongEnvironment", "Observation", "StepResult",
+           "BatchedQueueEnv"]
+
+#: The model families: Zhang & Guo's conflict graph and multi-cell network, Eldeeb & Alves'
+#: proportional-fair scheduling model.
+Family = Literal["conflict", "cellular", "pf"]
+FAMILIES: tuple[str, ...] = ("conflict", "cellular", "pf")
+
+
+@runtime_checkable
+class Env(Protocol):
+    """What every batched environment of the library provides.
+
+    Attributes: ``family`` (one of :data:`FAMILIES`), ``config`` (the scenario's config
+    dataclass, with a ``name``), ``batch`` (B copies), ``n_agents`` (K), ``obs_dim`` (the
+    length of one agent's observation row ``obs.X[b, k]``).  ``reset(seed)`` starts every
+    copy afresh (same seed, same random draws) and returns the first observation;
+    ``observe()`` returns the current one without advancing; ``step(actions)`` advances one
+    slot; ``state()`` is the global state that only a centralised (genie) policy receives.
+    """
+
+    family: ClassVar[str]
+    config: Any
+    batch: int
+    n_agents: int
+    obs_dim: int
+
+    def reset(self, seed: int | None = None) -> Any: ...
+
+    def observe(self) -> Any: ...
+
+    def step(self, actions: Any) -> Any: ...
+
+    def state(self) -> Any: ...
+
+
+class WrongEnvironment(TypeError, ValueError):
+    """An environment of the wrong model family was given (both a ``TypeError`` and a
+    ``ValueError``, so either kind of handler catches it)."""
+
+
+def require_family(env: Any, family: str | tuple[str, ...], what: str) -> None:
+    """Raise :class:`WrongEnvironment` naming ``what`` and the families it supports unless
+    ``env`` is an environment of (one of) ``family``."""
+    wanted = (family,) if isinstance(family, str) else tuple(family)
+    got = getattr(env, "family", None)
+    if got not in wanted:
+        allowed = " or ".join(f"{f!r}" for f in wanted)
+        raise WrongEnvironment(f"{what} needs an environment of family {allowed}, got "
+                         f"{type(env).__name__} (family {got!r})")
+
+
+@dataclass
+class Observation:
+    """What the agents of a queueing model see at the start of a slot (after arrivals).
+
+    ``X[b, k]`` is agent k's local aggregate (Z-8): its own devices' features, then each
+    neighbour's block, padded with zeros to ``max_devices`` devices per block and
+    ``max_neighbours`` neighbour blocks.
+    """
+
+    X: np.ndarray  # (B, K, F) float32
+    t: int
+
+
+@dataclass
+class StepResult:
+    """One slot's outcome in a queueing model."""
+
+    obs: Observation
+    rewards: np.ndarray  # (B, K) individual rewards R_k
+    truncated: np.ndarray  # (B,) time limit reached or a queue above max_queue
+    info: dict
 
 
 class BatchedQueueEnv:
+    """Episode resets of single copies and the packet ledger, shared by the conflict-graph
+    and multi-cell envs.  Subclasses keep ``q``, ``arrivals``, ``slot_in_episode`` and
+    ``batch`` and define ``_refresh_zeta`` and ``observe``."""
+
     ledger: PacketLedger | None = None
 
     def start_recording(self) -> PacketLedger:

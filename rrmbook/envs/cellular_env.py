@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import checks, seeding
 from ..channel import (
     dbm_to_watt,
     doppler_correlation,
@@ -32,10 +33,10 @@ from ..channel import (
     rayleigh,
     spectral_efficiency,
 )
+from ..seeding import Stream
 from ..topology import Layout, neighbourhoods_by_gain
 from ..traffic import PacketLedger, poisson_arrivals, queue_step
-from .base import BatchedQueueEnv
-from .conflict_env import Observation, StepResult
+from .base import BatchedQueueEnv, Observation, StepResult
 
 __all__ = ["CellularConfig", "CellularEnv", "CellularState", "LinkPowers"]
 
@@ -48,15 +49,6 @@ class LinkPowers:
     power: np.ndarray
 
 
-def _torch_generator(seed: int, stream: int):
-    """A seeded ``torch.Generator`` for one random stream (fading): the seed and stream
-    number are mixed through NumPy's SeedSequence, as for the NumPy streams."""
-    import torch
-
-    mixed = int(np.random.SeedSequence([seed, stream]).generate_state(1, dtype=np.uint64)[0])
-    return torch.Generator().manual_seed(mixed & ((1 << 63) - 1))
-
-_TRAFFIC_STREAM, _FADING_STREAM = 0, 2
 #: features per device in o_n (Z-18): the queue in packets, then for each subband h (in
 #: order) SNR at P_max (dB/10), own power / P_max, interference-plus-noise over noise
 #: (dB/10) and spectral efficiency / its cap, all measured in the previous slot.
@@ -105,8 +97,7 @@ class CellularConfig:
         counts = {"n_subbands": self.n_subbands, "n_power_levels": self.n_power_levels,
                   "episode_slots": self.episode_slots}
         for name, value in counts.items():
-            if int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value}")
+            checks.positive_int(name, value)
         if not isinstance(self.truncate_neighbours, bool):
             raise ValueError(f"truncate_neighbours must be True or False, "
                              f"got {self.truncate_neighbours!r}")
@@ -148,12 +139,9 @@ class CellularEnv(BatchedQueueEnv):
     delay_unit = "ms"
 
     def __init__(self, config: CellularConfig, batch: int = 1, seed: int = 0) -> None:
-        if not isinstance(config, CellularConfig):
-            raise TypeError(f"config must be a CellularConfig, got {type(config).__name__}")
-        if int(batch) != batch or batch < 1:
-            raise ValueError(f"batch must be a positive integer, got {batch}")
+        checks.instance_of("config", config, CellularConfig)
         c = config
-        self.config, self.batch = c, int(batch)
+        self.config, self.batch = c, checks.positive_int("batch", batch)
         self.layout = c.layout
         self.n_agents, self.n_devices, self.n_subbands = c.layout.n_aps, c.layout.n_devices, int(c.n_subbands)
         self.serving = c.layout.serving
@@ -288,8 +276,8 @@ class CellularEnv(BatchedQueueEnv):
         streams (same seed, same arrivals and channels); with ``None`` carry on."""
         if seed is not None or not hasattr(self, "_traffic"):
             s = int(seed or 0)
-            self._traffic = np.random.default_rng([s, _TRAFFIC_STREAM])
-            self._fading = _torch_generator(s, _FADING_STREAM)
+            self._traffic = seeding.rng(s, Stream.TRAFFIC)
+            self._fading = seeding.torch_generator(s, Stream.FADING)
         shape = (self.batch, self.n_subbands, self.n_agents, self.n_devices)
         before = rayleigh(self._fading, shape)  # slot -1: what the first observation measured
         self.beta = gauss_markov_step(before, self.rho, self._fading)

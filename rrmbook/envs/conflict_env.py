@@ -24,14 +24,13 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
+from .. import checks, seeding
 from ..conflict import adjacency_matrix, agent_neighbourhoods, conflict_success, exclusion_matrix
+from ..seeding import Stream
 from ..traffic import PacketLedger, poisson_arrivals, queue_step
-from .base import BatchedQueueEnv
+from .base import BatchedQueueEnv, Observation, StepResult
 
 __all__ = ["ConflictGraphConfig", "ConflictGraphEnv", "Observation", "GlobalState", "StepResult"]
-
-_TRAFFIC_STREAM = 0
-
 
 @dataclass(eq=False)
 class ConflictGraphConfig:
@@ -73,26 +72,11 @@ class ConflictGraphConfig:
                              f"got shape {rates.shape}")
         if not np.all(np.isfinite(rates)) or np.any(rates < 0):
             raise ValueError(f"arrival_rate must be finite and >= 0 packets/slot, got {rates.tolist()}")
-        if int(self.n_subbands) != self.n_subbands or self.n_subbands < 1:
-            raise ValueError(f"n_subbands must be a positive integer, got {self.n_subbands}")
-        if int(self.episode_slots) != self.episode_slots or self.episode_slots < 1:
-            raise ValueError(f"episode_slots must be a positive integer, got {self.episode_slots}")
+        checks.positive_int("n_subbands", self.n_subbands)
+        checks.positive_int("episode_slots", self.episode_slots)
         if self.max_queue is not None and self.max_queue < 0:
             raise ValueError(f"max_queue must be >= 0 or None, got {self.max_queue}")
         self.rates = rates
-
-
-@dataclass
-class Observation:
-    """What the agents see at the start of a slot (after arrivals).
-
-    ``X[b, k]`` is agent k's local aggregate (Z-8): its own devices' zeta (Z-7), then each
-    neighbour's block, padded with zeros to ``max_devices`` devices per block and
-    ``max_neighbours`` neighbour blocks.
-    """
-
-    X: np.ndarray  # (B, K, F) float32
-    t: int
 
 
 @dataclass
@@ -102,14 +86,6 @@ class GlobalState:
     zeta: np.ndarray  # (B, N) queue after this slot's arrivals
     q: np.ndarray  # (B, N) queue at the end of the previous slot
     t: int
-
-
-@dataclass
-class StepResult:
-    obs: Observation
-    rewards: np.ndarray  # (B, K) individual rewards R_k
-    truncated: np.ndarray  # (B,) time limit reached or a queue above max_queue
-    info: dict
 
 
 class ConflictGraphEnv(BatchedQueueEnv):
@@ -122,12 +98,9 @@ class ConflictGraphEnv(BatchedQueueEnv):
     packet_size = 1.0  # queues count packets
 
     def __init__(self, config: ConflictGraphConfig, batch: int = 1, seed: int = 0) -> None:
-        if not isinstance(config, ConflictGraphConfig):
-            raise TypeError(f"config must be a ConflictGraphConfig, got {type(config).__name__}")
-        if int(batch) != batch or batch < 1:
-            raise ValueError(f"batch must be a positive integer, got {batch}")
+        checks.instance_of("config", config, ConflictGraphConfig)
         self.config = config
-        self.batch = int(batch)
+        self.batch = checks.positive_int("batch", batch)
         g = config.graph
         self.graph = g
         self.n_devices = g.number_of_nodes()
@@ -226,7 +199,7 @@ class ConflictGraphEnv(BatchedQueueEnv):
         ``None`` it carries on, so consecutive episodes see fresh arrivals (the Gymnasium
         convention)."""
         if seed is not None or not hasattr(self, "_traffic"):
-            self._traffic = np.random.default_rng([int(seed or 0), _TRAFFIC_STREAM])
+            self._traffic = seeding.rng(seed or 0, Stream.TRAFFIC)
         self.t = 0
         self.slot_in_episode = np.zeros(self.batch, dtype=np.int64)
         self.q = np.zeros((self.batch, self.n_devices), dtype=np.int64)

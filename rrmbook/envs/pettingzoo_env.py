@@ -17,7 +17,7 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-__all__ = ["RRMParallelEnv", "make_parallel_env"]
+__all__ = ["RRMParallelEnv"]
 
 
 class RRMParallelEnv(ParallelEnv):
@@ -75,11 +75,3 @@ class RRMParallelEnv(ParallelEnv):
 
     def close(self) -> None:
         pass
-
-
-def make_parallel_env(scenario: str = "paper-cg8", load=None, seed: int = 0, **overrides):
-    """A PettingZoo ``ParallelEnv`` for a named scenario (one copy; ``load`` None means
-    "medium", or nothing for the PF model)."""
-    from ..scenarios import make_env
-
-    return RRMParallelEnv(make_env(scenario, load=load, batch=1, seed=seed, **overrides))

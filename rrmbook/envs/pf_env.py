@@ -29,13 +29,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import pf
+from .. import checks, pf, seeding
 from ..channel import dbm_to_watt
+from ..seeding import Stream
 
 __all__ = ["PFConfig", "PFEnv", "PFObservation", "PFState", "PFStep"]
-
-_LAYOUT_STREAM, _FADING_STREAM = 20, 21
-
 
 @dataclass(eq=False)
 class PFConfig:
@@ -93,10 +91,7 @@ class PFConfig:
 
     def __post_init__(self) -> None:
         for name in ("n_aps", "n_ues", "top_n", "episode_steps"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-            setattr(self, name, int(value))
+            setattr(self, name, checks.positive_int(name, getattr(self, name)))
         positive = ("side_m", "step_s", "bandwidth_hz", "weight_floor")
         for name in positive:
             if not np.isfinite(getattr(self, name)) or getattr(self, name) <= 0:
@@ -183,12 +178,9 @@ class PFEnv:
     n_subbands = 1
 
     def __init__(self, config: PFConfig | None = None, batch: int = 1, seed: int = 0) -> None:
-        if isinstance(batch, bool) or int(batch) != batch or batch < 1:
-            raise ValueError(f"batch must be a positive integer, got {batch!r}")
-        self.config = config if config is not None else PFConfig()
-        if not isinstance(self.config, PFConfig):
-            raise TypeError(f"config must be a PFConfig, got {type(self.config).__name__}")
-        self.batch = int(batch)
+        self.batch = checks.positive_int("batch", batch)
+        self.config = checks.instance_of("config", PFConfig() if config is None else config,
+                                         PFConfig)
         c = self.config
         self.n_agents, self.n_devices, self.top_n = c.n_aps, c.n_ues, c.top_n
         self.n_actions = c.top_n + 1
@@ -201,8 +193,8 @@ class PFEnv:
         """Start new episodes in every copy; with a seed, restart the layout and fading
         streams (same seed: same drops, same channels, whatever the policy does)."""
         if seed is not None:
-            self._layout_rng = np.random.default_rng([int(seed), _LAYOUT_STREAM])
-            self._fading_rng = np.random.default_rng([int(seed), _FADING_STREAM])
+            self._layout_rng = seeding.rng(seed, Stream.PF_LAYOUT)
+            self._fading_rng = seeding.rng(seed, Stream.PF_FADING)
         self._new_episode()
         return self.observe()
 

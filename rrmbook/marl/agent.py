@@ -105,11 +105,13 @@ def scale_observation(X: torch.Tensor, queue_mask: torch.Tensor, queue_scale: fl
     return torch.where(queue_mask, torch.log1p(q) if queue_log else q, X)
 
 
-def device_mask(env, mode: str) -> torch.Tensor:
-    """``(G, M, D+1)`` bool in the group layout of ``env.batch`` copies: false where a
-    device index is padding (an agent serving fewer than D devices)."""
+def device_mask(env, mode: str, batch: int | None = None) -> torch.Tensor:
+    """``(G, M, D+1)`` bool in the group layout of ``batch`` copies (default
+    ``env.batch``): false where a device index is padding (an agent serving fewer than D
+    devices)."""
     valid = np.concatenate([np.ones((env.n_agents, 1), dtype=bool), env.agent_devices >= 0], axis=1)
-    mask = torch.from_numpy(valid).unsqueeze(0).expand(env.batch, -1, -1)
+    batch = env.batch if batch is None else int(batch)
+    mask = torch.from_numpy(valid).unsqueeze(0).expand(batch, -1, -1)
     return to_groups(mask, mode).contiguous()
 
 
@@ -163,3 +165,52 @@ class MAPPOPolicy(Policy):
         if len(self.spec.head_sizes) == 1:
             actions = actions[..., 0]
         return actions.numpy()
+
+    @torch.inference_mode()
+    def action_probs(self, X, env=None) -> tuple[np.ndarray, ...]:
+        """The probabilities from which :meth:`act` samples, after a history of aggregates.
+
+        ``X``: the aggregates X_k in the units of ``obs.X`` (queues in packets, unscaled),
+        either one slot ``(B, K, F)`` or a history ``(T, B, K, F)``.  The actor starts from
+        the zero memory of :meth:`reset` and reads the slots in order, as :meth:`act` does
+        after a reset; the policy's own running memory is neither used nor changed.  ``env``
+        (optional) supplies the padding of the device head, as in :meth:`reset`; without it
+        every agent is taken to serve D devices (no padding: true on ``paper-cg8``).  In
+        shared mode K may differ from the trained number of agents; in separate mode agent k
+        uses network k, so K must equal it.
+
+        Returns one array per head (a single device head on a conflict graph; device and
+        power heads in a multi-cell network), each ``(B, K, H, n)`` for the H subbands and n
+        choices of that head, as of the last slot of the history: every row sums to 1 and
+        padded devices have probability exactly 0.  The power head's probabilities apply
+        where a device is served.  The most likely choice of each head is what the policy
+        takes with ``deterministic=True``.
+        """
+        X = torch.as_tensor(np.asarray(X), dtype=torch.float32)
+        if X.ndim == 3:
+            X = X[None]
+        if X.ndim != 4 or X.shape[-1] != self.spec.obs_dim:
+            raise ValueError(f"X must be (B, K, {self.spec.obs_dim}) or (T, B, K, "
+                             f"{self.spec.obs_dim}), got shape {tuple(X.shape)}")
+        n_slots, batch, n_agents = X.shape[:3]
+        if n_slots == 0:
+            raise ValueError("X holds no slot")
+        if self.mode == "separate" and n_agents != self.spec.n_agents:
+            raise ValueError(f"separate networks run {self.spec.n_agents} agents, X has "
+                             f"{n_agents}")
+        if env is None:
+            mask = torch.ones(batch * n_agents, self.spec.head_sizes[0], dtype=torch.bool)
+            mask = to_groups(mask.view(batch, n_agents, -1), self.mode)
+        else:
+            self.spec.check(AgentSpec.from_env(env), self.mode)
+            if env.n_agents != n_agents:
+                raise ValueError(f"env has {env.n_agents} agents, X has {n_agents}")
+            mask = device_mask(env, self.mode, batch)
+        x = scale_observation(X, self._queue_mask, self.queue_scale, self.queue_log)
+        state = self.actor.initial_state(mask.shape[1])
+        for t in range(n_slots):
+            logits, state = self.actor.step(to_groups(x[t], self.mode), state)
+        logits = logits.unflatten(-1, (self.spec.n_subbands, sum(self.spec.head_sizes)))
+        heads = masked_heads(logits, mask[:, :, None], self.spec.head_sizes)
+        return tuple(from_groups(torch.softmax(h, dim=-1), self.mode, n_agents).numpy()
+                     for h in heads)

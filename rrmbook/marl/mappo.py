@@ -40,8 +40,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..io import atomic_write_bytes, atomic_write_text
+from .. import checks, seeding
+from ..io import CHECKPOINT_NAME, atomic_write_text, atomic_write_torch
 from ..scenarios import make_env
+from ..seeding import Stream
 from .agent import (
     MODES,
     AgentSpec,
@@ -64,17 +66,16 @@ from .networks import (
 from .storage import RolloutStorage
 
 __all__ = ["MAPPOConfig", "MAPPO", "train", "load_checkpoint", "load_policy", "export_policy",
-           "clip_grad_norm_per_group", "CHECKPOINT_NAME", "LOG_FIELDS"]
+           "clip_grad_norm_per_group", "CHECKPOINT_NAME", "LOG_FIELDS", "FORMAT",
+           "POLICY_FORMAT"]
 
-#: file name of the checkpoint written in ``checkpoint_dir`` (overwritten atomically)
-CHECKPOINT_NAME = "last.pt"
 #: columns of the learning-curve CSV (one row per training iteration)
 LOG_FIELDS = ("update", "slots", "mean_reward", "mean_queue", "episodes", "policy_loss",
               "value_loss", "entropy", "approx_kl", "clip_fraction", "minibatch_steps",
               "explained_variance", "time_s")
-_FORMAT = "rrmbook-mappo/1"
-_POLICY_FORMAT = "rrmbook-mappo-policy/1"
-_INIT_STREAM, _SAMPLE_STREAM = 10, 11  # random streams (the envs use 0 and 2, evaluate 1)
+#: format tags of a training checkpoint and of a (small) policy file
+FORMAT = "rrmbook-mappo/1"
+POLICY_FORMAT = "rrmbook-mappo-policy/1"
 
 
 @dataclass
@@ -181,9 +182,7 @@ class MAPPOConfig:
                                  f"got {getattr(self, name)!r}")
         for name in ("hidden_size", "hidden_layers", "n_envs", "rollout_slots", "chunk_length",
                      "update_epochs", "num_minibatches", "checkpoint_interval"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-                raise ValueError(f"MAPPOConfig.{name} must be a positive integer, got {value!r}")
+            checks.positive_int(f"MAPPOConfig.{name}", getattr(self, name))
         positive = ("lr", "optim_eps", "max_grad_norm", "clip", "value_clip", "value_coef",
                     "queue_scale", "reward_scale")
         unit = ("gamma", "gae_lambda")
@@ -237,12 +236,6 @@ class MAPPOConfig:
                       clip=0.2, value_clip=0.2, target_kl=None, anneal_lr=False, max_grad_norm=10.0,
                       checkpoint_interval=5)
         return cls(**(params | overrides))
-
-
-def _seed(seed: int, stream: int) -> int:
-    """A 63-bit seed for one random stream, mixed like the environments' streams."""
-    state = np.random.SeedSequence([int(seed), stream]).generate_state(1, dtype=np.uint64)[0]
-    return int(state) & ((1 << 63) - 1)
 
 
 def build_networks(config: MAPPOConfig, spec: AgentSpec,
@@ -309,7 +302,7 @@ class MAPPO:
         self.spec = AgentSpec.from_env(env)
         self.mode = config.mode
         self.actor, self.critic = build_networks(
-            config, self.spec, torch.Generator().manual_seed(_seed(seed, _INIT_STREAM)))
+            config, self.spec, seeding.torch_generator(seed, Stream.MAPPO_INIT))
         groups = self.actor.rnn.weight_ih.shape[0]
         self.value_norm = ValueNorm(groups, config.value_norm_beta)
         params = [*self.actor.parameters(), *self.critic.parameters()]
@@ -318,7 +311,7 @@ class MAPPO:
         else:
             self.optimizer = torch.optim.RMSprop(params, lr=config.lr, alpha=0.99,
                                                  eps=config.optim_eps)
-        self.generator = torch.Generator().manual_seed(_seed(seed, _SAMPLE_STREAM))
+        self.generator = seeding.torch_generator(seed, Stream.MAPPO_SAMPLE)
         self.mask = device_mask(env, self.mode)  # (G, M, D+1)
         rows = self.mask.shape[1]
         n_heads = len(self.spec.head_sizes)
@@ -492,7 +485,7 @@ class MAPPO:
         """Everything needed to continue training exactly (tensors and plain values only,
         so it loads with ``torch.load(..., weights_only=True)``)."""
         return {
-            "format": _FORMAT, "config": asdict(self.config), "run": self.run,
+            "format": FORMAT, "config": asdict(self.config), "run": self.run,
             "spec": self.spec.to_dict(),
             "actor": self.actor.state_dict(), "critic": self.critic.state_dict(),
             "value_norm": self.value_norm.state_dict(), "optimizer": self.optimizer.state_dict(),
@@ -533,12 +526,10 @@ class MAPPO:
 
     def save(self, path: str | Path) -> Path:
         """Write a checkpoint atomically (temp file, then rename)."""
-        buffer = io.BytesIO()
-        torch.save(self.state_dict(), buffer)
-        return atomic_write_bytes(path, buffer.getvalue())
+        return atomic_write_torch(path, self.state_dict())
 
 
-def load_checkpoint(path: str | Path, formats: tuple[str, ...] = (_FORMAT,)) -> dict:
+def load_checkpoint(path: str | Path, formats: tuple[str, ...] = (FORMAT,)) -> dict:
     """Read a checkpoint safely (``weights_only=True``: tensors and plain values only).
     ``formats``: the kinds of file accepted (a training checkpoint by default; add
     ``"rrmbook-mappo-policy/1"`` to accept a policy file, see :func:`export_policy`)."""
@@ -560,20 +551,18 @@ def export_policy(checkpoint: str | Path | dict, path: str | Path, half: bool = 
     the policy acts as the rounded weights dictate).  Policy files are what ships in
     ``rrmbook/data/policies``."""
     state = checkpoint if isinstance(checkpoint, dict) else \
-        load_checkpoint(checkpoint, formats=(_FORMAT, _POLICY_FORMAT))
+        load_checkpoint(checkpoint, formats=(FORMAT, POLICY_FORMAT))
     keep = ("config", "run", "spec", "actor", "slots", "updates", "elapsed", "history")
-    policy = {"format": _POLICY_FORMAT} | {k: state[k] for k in keep}
+    policy = {"format": POLICY_FORMAT} | {k: state[k] for k in keep}
     policy["actor"] = {k: (v.half() if half and v.is_floating_point() else v).clone()
                        for k, v in state["actor"].items()}  # no storage shared with the rest
-    buffer = io.BytesIO()
-    torch.save(policy, buffer)
-    return atomic_write_bytes(path, buffer.getvalue())
+    return atomic_write_torch(path, policy)
 
 
 def load_policy(path: str | Path, deterministic: bool = False) -> MAPPOPolicy:
     """The trained actor of a checkpoint or a policy file as a policy for
     :func:`rrmbook.evaluate`."""
-    state = load_checkpoint(path, formats=(_FORMAT, _POLICY_FORMAT))
+    state = load_checkpoint(path, formats=(FORMAT, POLICY_FORMAT))
     config = MAPPOConfig(**state["config"])
     spec = AgentSpec.from_dict(state["spec"])
     actor, _ = build_networks(config, spec, torch.Generator().manual_seed(0))
@@ -650,9 +639,7 @@ def train(config: MAPPOConfig | None = None, scenario: str = "paper-cg8",
     config = MAPPOConfig() if config is None else config
     if not isinstance(config, MAPPOConfig):
         raise TypeError(f"config must be a MAPPOConfig, got {type(config).__name__}")
-    if isinstance(budget_slots, bool) or not isinstance(budget_slots, int | np.integer) \
-            or budget_slots < 1:
-        raise ValueError(f"budget_slots must be a positive integer, got {budget_slots!r}")
+    budget_slots = checks.positive_int("budget_slots", budget_slots)
     if resume is True and checkpoint_dir is None:
         raise ValueError("resume=True needs checkpoint_dir (or pass the checkpoint's path)")
     env_kwargs = dict(env_kwargs or {})

@@ -3,7 +3,10 @@
 - :mod:`~rrmbook.offline.losses`: the loss pieces of discrete SAC, DQN and CQL as pure
   functions (the CQL penalty, SAC targets, the VDN logsumexp factorisation);
 - :mod:`~rrmbook.offline.sac`, :mod:`~rrmbook.offline.dqn`: the online learners
-  (centralised, independent, CTDE), trained by :mod:`~rrmbook.offline.online`;
+  (centralised, independent, CTDE), trained by :mod:`~rrmbook.offline.online`; what
+  they share around training (config checks, checkpoints) is in
+  :mod:`~rrmbook.offline.checkpoints`, and :mod:`~rrmbook.offline.loading` reads a
+  learner back from its file;
 - :mod:`~rrmbook.offline.datasets`: collect, save, load and mix datasets;
 - :mod:`~rrmbook.offline.cql`: CQL on discrete SAC (or DQN), trained from a dataset.
 """
@@ -11,7 +14,7 @@
 from .cql import CQLConfig, train_cql
 from .datasets import Dataset, collect, load_dataset, mix, save_dataset
 from .dqn import DQNConfig, DQNLearner, train_dqn
-from .online import load_learner
+from .loading import load_learner
 from .policy import LearnedPolicy
 from .sac import SACConfig, SACLearner, train_sac
 

@@ -15,18 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from tqdm.auto import tqdm
 
+from .. import checks, seeding
 from ..scenarios import make_env
+from ..seeding import Stream
+from .checkpoints import CHECKPOINT_NAME, eval_scores, resume_state, save_checkpoint
 from .datasets import Dataset
 from .dqn import DQNConfig, DQNLearner
-from .online import _FORMAT, CHECKPOINT_NAME, _seed, eval_scores, resume_state, save_checkpoint
 from .sac import SACConfig, SACLearner
 
 __all__ = ["CQLConfig", "train_cql", "dataset_fingerprint"]
-
-_BATCH_STREAM = 40
 
 
 @dataclass
@@ -64,9 +63,7 @@ def train_cql(dataset: Dataset, config: SACConfig | DQNConfig | None = None, see
                         f"{type(config).__name__}")
     if not isinstance(dataset, Dataset):
         raise TypeError(f"dataset must be a rrmbook.offline.Dataset, got {type(dataset).__name__}")
-    if isinstance(gradient_steps, bool) or int(gradient_steps) != gradient_steps \
-            or gradient_steps < 1:
-        raise ValueError(f"gradient_steps must be a positive integer, got {gradient_steps!r}")
+    gradient_steps = checks.positive_int("gradient_steps", gradient_steps)
     if len(dataset) < config.batch_size:
         raise ValueError(f"the dataset has {len(dataset)} transitions, fewer than one batch "
                          f"({config.batch_size})")
@@ -78,7 +75,7 @@ def train_cql(dataset: Dataset, config: SACConfig | DQNConfig | None = None, see
     scenario = dataset.meta.get("scenario", "pf-4x20")
     env_config = {k: v for k, v in dataset.meta.get("env_config", {}).items() if k != "name"}
     eval_env = make_env(scenario, batch=4, seed=1, **env_config) if eval_every else None
-    rng = np.random.default_rng(_seed(seed, _BATCH_STREAM))
+    rng = seeding.rng(seed, Stream.CQL_BATCH)
     run = {"dataset": dataset_fingerprint(dataset), "size": len(dataset), "seed": int(seed),
            "learner": learner.kind}
     elapsed, history = 0.0, []
@@ -91,7 +88,7 @@ def train_cql(dataset: Dataset, config: SACConfig | DQNConfig | None = None, see
 
     def save() -> None:
         if checkpoint is not None:
-            save_checkpoint(checkpoint, {"format": _FORMAT, "run": run,
+            save_checkpoint(checkpoint, {"run": run,
                                          "learner": learner.state_dict(),
                                          "rng": rng.bit_generator.state, "elapsed": elapsed,
                                          "history": history})

@@ -31,9 +31,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
+from .. import __version__, checks, seeding
+from ..envs.base import require_family
 from ..io import atomic_write_json, atomic_write_npz
 from ..policy import Policy, as_policy
+from ..seeding import Stream
 
 __all__ = ["Dataset", "FIELDS", "SCHEMA", "collect", "mix", "save_dataset", "load_dataset",
            "ReplayBuffer"]
@@ -123,21 +127,15 @@ def collect(env, behaviour: Policy | object, size: int, seed: int = 0,
     """Run ``behaviour`` (a policy acting in the top-N action space) on ``env`` and record
     ``size`` transitions (rounded up to whole steps of the batch of copies: ``size`` rows
     are kept).  The env is reset with ``seed``; the policy gets its own seeded stream."""
-    from tqdm.auto import tqdm
-
-    from .. import __version__
-
-    if getattr(env, "family", None) != "pf":
-        raise TypeError(f"datasets are collected on the PF scheduling model, got {env!r}")
-    if isinstance(size, bool) or int(size) != size or size < 1:
-        raise ValueError(f"size must be a positive integer, got {size!r}")
+    require_family(env, "pf", "collect (datasets are collected on the PF scheduling model)")
+    size = checks.positive_int("size", size)
     policy = as_policy(behaviour)
     if getattr(policy, "serves_ues", False):
         raise ValueError(f"{policy.name!r} picks UEs outside the top-N action set, so its "
                          "choices are not actions of the learners; collect with another policy")
     B, steps = env.batch, -(-int(size) // env.batch)
     obs = env.reset(seed=seed)
-    policy.reset(env, np.random.default_rng([int(seed), 1]))
+    policy.reset(env, seeding.rng(seed, Stream.POLICY))
     give_state = policy.information == "global"
     shape = (steps, B)
     out = {name: np.zeros(shape + _trailing(kind, env.n_agents, env.obs_dim), dtype)

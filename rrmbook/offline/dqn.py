@@ -11,9 +11,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from .. import seeding
+from ..seeding import Stream
+from .checkpoints import check_fields
 from .features import joint_index, split_joint
 from .losses import cql_penalty, dqn_targets, sac_critic_loss
 from .networks import HeadMLP, head_inputs, head_shapes
+from .online import train_online
 from .policy import LearnedPolicy
 
 __all__ = ["DQNConfig", "DQNLearner", "train_dqn"]
@@ -49,8 +53,6 @@ class DQNConfig:
     checkpoint_interval: int = 2_000
 
     def __post_init__(self) -> None:
-        from .online import check_fields
-
         check_fields(self, ("hidden", "layers", "batch_size", "buffer_size", "n_envs",
                             "updates_per_step", "target_interval", "checkpoint_interval",
                             "eps_decay_steps"),
@@ -80,7 +82,7 @@ class DQNLearner:
         self.n_agents, self.obs_dim, self.n_actions = n_agents, obs_dim, n_actions
         self.heads, inputs, self.head_actions = head_shapes(n_agents, obs_dim, n_actions,
                                                             config.variant)
-        g = torch.Generator().manual_seed(int(seed))
+        g = seeding.torch_generator(seed, Stream.OFFLINE_INIT)
         self.q = HeadMLP(self.heads, inputs, self.head_actions, config.hidden, config.layers, g)
         self.target = copy.deepcopy(self.q).requires_grad_(False)
         self.opt = torch.optim.Adam(self.q.parameters(), lr=config.lr)
@@ -155,8 +157,6 @@ def train_dqn(config: DQNConfig | None = None, scenario: str = "pf-4x20", seed: 
               budget_steps: int = 50_000, **kwargs):
     """Train DQN online; returns ``(policy, history)`` (arguments as
     :func:`rrmbook.offline.sac.train_sac`)."""
-    from .online import train_online
-
     config = DQNConfig() if config is None else config
     if not isinstance(config, DQNConfig):
         raise TypeError(f"config must be a DQNConfig, got {type(config).__name__}")

@@ -1,121 +1,33 @@
 """The online training loop shared by discrete SAC and DQN (Eldeeb & Alves Sec. III): collect
 transitions from ``n_envs`` copies of the PF model into a replay memory, take gradient
-steps, evaluate now and then, write atomic checkpoints that a later run resumes exactly."""
+steps, evaluate now and then, write atomic checkpoints that a later run resumes exactly.
+
+The loop is given the learner class, so it imports no learner: ``train_sac`` and
+``train_dqn`` (in their own files) call it."""
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 
-from ..evaluate import evaluate
-from ..io import atomic_write_bytes
+from .. import checks, seeding
 from ..scenarios import make_env
+from ..seeding import Stream
+from .checkpoints import (
+    CHECKPOINT_NAME,
+    arrays,
+    eval_scores,
+    resume_state,
+    save_checkpoint,
+    tensors,
+)
 from .datasets import ReplayBuffer
 
-__all__ = ["train_online", "load_learner", "resume_state", "check_fields", "CHECKPOINT_NAME",
-           "tensors", "arrays"]
-
-CHECKPOINT_NAME = "last.pt"
-_FORMAT = "rrmbook-offline/1"
-_SAMPLE_STREAM, _ACT_STREAM = 30, 31
-
-
-def tensors(obj):
-    """numpy arrays -> tensors, recursively (checkpoints load with ``weights_only=True``)."""
-    if isinstance(obj, np.ndarray):
-        return torch.from_numpy(np.ascontiguousarray(obj))
-    if isinstance(obj, dict):
-        return {k: tensors(v) for k, v in obj.items()}
-    return obj
-
-
-def arrays(obj):
-    """The inverse of :func:`tensors`."""
-    if isinstance(obj, torch.Tensor):
-        return obj.numpy().copy()
-    if isinstance(obj, dict):
-        return {k: arrays(v) for k, v in obj.items()}
-    return obj
-
-
-def check_fields(config, positive_ints: tuple[str, ...] = (), positive: tuple[str, ...] = (),
-                 non_negative: tuple[str, ...] = ()) -> None:
-    """Validate a learner config: raise ``ValueError`` naming the first field that is not a
-    positive integer, not > 0, or not >= 0 (as listed), and a variant it does not know."""
-    from .networks import VARIANTS
-
-    if config.variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {VARIANTS}, got {config.variant!r}")
-    for name in positive_ints:
-        value = getattr(config, name)
-        if isinstance(value, bool) or int(value) != value or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    for name in positive:
-        if not getattr(config, name) > 0:
-            raise ValueError(f"{name} must be > 0, got {getattr(config, name)!r}")
-    for name in non_negative:
-        if not getattr(config, name) >= 0:
-            raise ValueError(f"{name} must be >= 0, got {getattr(config, name)!r}")
-    if not 0 <= config.gamma < 1:
-        raise ValueError(f"gamma must be in [0, 1), got {config.gamma!r}")
-
-
-def eval_scores(env, learner, slots: int) -> dict:
-    """Sum rate, 5th-percentile rate and score of the learner's greedy policy on ``slots``
-    steps of ``env`` (seed 1, never trained on): the points of a learning curve."""
-    res = evaluate(env, learner.policy(), slots=slots, seed=1)
-    return {"sum_rate": res.sum_rate, "p5_rate": res.p5_rate, "score": res.score}
-
-
-def _seed(seed: int, stream: int) -> int:
-    return int(np.random.SeedSequence([int(seed), stream]).generate_state(1, np.uint64)[0] >> 1)
-
-
-def save_checkpoint(path: Path, state: dict) -> Path:
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    return atomic_write_bytes(path, buffer.getvalue())
-
-
-def resume_state(checkpoint: Path, run: dict, config, what: str = "run or config") -> dict:
-    """Read a training checkpoint to continue from, refusing one whose run description or
-    configuration differs from ``run`` / ``config`` (only ``checkpoint_interval`` may
-    change) with a ``ValueError`` that names the differing keys."""
-    state = torch.load(checkpoint, weights_only=True)
-    if not isinstance(state, dict) or state.get("format") != _FORMAT:
-        raise ValueError(f"{checkpoint} is not a rrmbook offline-MARL checkpoint")
-    diffs = [k for k in run if state["run"].get(k) != run[k]]
-    diffs += [k for k, v in asdict(config).items()
-              if state["learner"]["config"].get(k) != v and k != "checkpoint_interval"]
-    if diffs:
-        raise ValueError(f"the checkpoint belongs to another {what}: differs in {diffs}")
-    return state
-
-
-def load_learner(path: str | Path):
-    """The learner (SAC, DQN or CQL) of a checkpoint or policy file, ready to act."""
-    from .dqn import DQNConfig, DQNLearner
-    from .sac import SACConfig, SACLearner
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    state = torch.load(path, weights_only=True)
-    if not isinstance(state, dict) or state.get("format") != _FORMAT:
-        raise ValueError(f"{path} is not a rrmbook offline-MARL checkpoint ({_FORMAT!r})")
-    learner_state = state["learner"]
-    kind = learner_state["kind"]
-    cls, cfg = (SACLearner, SACConfig) if kind == "sac" else (DQNLearner, DQNConfig)
-    learner = cls(cfg(**learner_state["config"]), *learner_state["shape"])
-    learner.load_state_dict(learner_state)
-    return learner
+__all__ = ["train_online"]
 
 
 def train_online(learner_cls, config, scenario: str = "pf-4x20", seed: int = 0,
@@ -131,8 +43,7 @@ def train_online(learner_cls, config, scenario: str = "pf-4x20", seed: int = 0,
     5th-percentile rate and score.  ``checkpoint_dir`` gets ``last.pt`` (atomic) every
     ``config.checkpoint_interval`` gradient steps and at the end; ``resume=True`` continues
     from it exactly.  ``callback(policy, record)`` returning True stops training."""
-    if isinstance(budget_steps, bool) or int(budget_steps) != budget_steps or budget_steps < 1:
-        raise ValueError(f"budget_steps must be a positive integer, got {budget_steps!r}")
+    budget_steps = checks.positive_int("budget_steps", budget_steps)
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs checkpoint_dir")
     env_kwargs = dict(env_kwargs or {})
@@ -140,8 +51,8 @@ def train_online(learner_cls, config, scenario: str = "pf-4x20", seed: int = 0,
     eval_env = make_env(scenario, batch=4, seed=1, **env_kwargs)
     learner = learner_cls(config, env.n_agents, env.obs_dim, env.n_actions, seed=seed)
     buffer = ReplayBuffer(config.buffer_size, env.n_agents, env.obs_dim)
-    rng = np.random.default_rng(_seed(seed, _SAMPLE_STREAM))
-    gen = torch.Generator().manual_seed(_seed(seed, _ACT_STREAM))
+    rng = seeding.rng(seed, Stream.OFFLINE_SAMPLE)
+    gen = seeding.torch_generator(seed, Stream.OFFLINE_ACT)
     run = {"scenario": scenario, "seed": int(seed), "env_kwargs": env_kwargs,
            "learner": learner.kind}
     steps, elapsed, history = 0, 0.0, []
@@ -163,7 +74,7 @@ def train_online(learner_cls, config, scenario: str = "pf-4x20", seed: int = 0,
     def save() -> None:
         if checkpoint is not None:
             save_checkpoint(checkpoint, {
-                "format": _FORMAT, "run": run, "learner": learner.state_dict(),
+                "run": run, "learner": learner.state_dict(),
                 "env": tensors(env.snapshot()),
                 "buffer": {"data": tensors(buffer.data), "size": buffer.size, "pos": buffer.pos},
                 "rng": rng.bit_generator.state, "generator": gen.get_state(), "steps": steps,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..envs.base import require_family
 from ..policy import Policy
 
 __all__ = ["LearnedPolicy"]
@@ -26,7 +27,8 @@ class LearnedPolicy(Policy):
         self.coordination = "central" if central else "none"
 
     def reset(self, env, rng: np.random.Generator) -> None:
-        if getattr(env, "family", None) != "pf" or env.n_agents != self.learner.n_agents \
+        require_family(env, "pf", f"the learned PF policy {self.name!r}")
+        if env.n_agents != self.learner.n_agents \
                 or env.obs_dim != self.learner.obs_dim or env.n_actions != self.learner.n_actions:
             raise ValueError(f"{self.name!r} was trained for {self.learner.n_agents} APs with "
                              f"{self.learner.n_actions} actions; got {env!r}")

@@ -25,9 +25,13 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 import torch
 
+from .. import seeding
+from ..seeding import Stream
+from .checkpoints import check_fields
 from .features import joint_index, split_joint
 from .losses import cql_penalty, sac_actor_loss, sac_critic_loss, sac_targets, temperature_loss
 from .networks import HeadMLP, head_inputs, head_shapes
+from .online import train_online
 from .policy import LearnedPolicy
 
 __all__ = ["SACConfig", "SACLearner", "train_sac"]
@@ -93,8 +97,6 @@ class SACConfig:
     checkpoint_interval: int = 2_000
 
     def __post_init__(self) -> None:
-        from .online import check_fields
-
         check_fields(self, ("hidden", "layers", "batch_size", "buffer_size", "n_envs",
                             "updates_per_step", "checkpoint_interval"),
                      ("actor_lr", "critic_lr", "temperature_lr", "init_temperature",
@@ -140,7 +142,7 @@ class SACLearner:
         self._state_critic = config.critic_input == "state"
         critic_inputs = head_shapes(n_agents, obs_dim, n_actions, config.variant,
                                     self._state_critic)[1]
-        g = torch.Generator().manual_seed(int(seed))
+        g = seeding.torch_generator(seed, Stream.OFFLINE_INIT)
         make = lambda n_in, gain: HeadMLP(self.heads, n_in, self.head_actions,  # noqa: E731
                                           config.hidden, config.layers, g, out_gain=gain)
         self.actor = make(inputs, 0.01)
@@ -260,8 +262,6 @@ def train_sac(config: SACConfig | None = None, scenario: str = "pf-4x20", seed: 
     transitions (one copy advancing one step); keyword arguments as
     :func:`rrmbook.offline.online.train_online` (checkpoint_dir, resume, progress,
     eval_every, callback, env_kwargs)."""
-    from .online import train_online
-
     config = SACConfig() if config is None else config
     if not isinstance(config, SACConfig):
         raise TypeError(f"config must be a SACConfig, got {type(config).__name__}")

@@ -1,4 +1,5 @@
-"""rrmbook.marl.inspect: recording decisions and measuring how a scheduler behaves."""
+"""rrmbook.analysis on conflict graphs: recording decisions and measuring how a scheduler
+behaves."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import pytest
 
 import rrmbook
 from rrmbook.conflict import conflict_success
-from rrmbook.marl.inspect import (
-    DecisionLog,
+from rrmbook.analysis import (
+    ConflictLog,
     aggressiveness,
     binned_mean,
     collision_share,
@@ -16,15 +17,15 @@ from rrmbook.marl.inspect import (
     reserved_subbands,
     subband_roles,
 )
-from rrmbook.reproduce_marl import get_policy
+from rrmbook.experiments import get_policy
 
 
-def _log_from_schedule(env, schedule: np.ndarray, zeta: np.ndarray) -> DecisionLog:
+def _log_from_schedule(env, schedule: np.ndarray, zeta: np.ndarray) -> ConflictLog:
     """A one-slot, one-copy log built by hand from a schedule ``(H, N)``."""
     schedule = np.asarray(schedule, dtype=bool)[None, None]
     actions = env.schedule_to_actions(schedule[0])[None]
     zpad = np.r_[zeta, 0]
-    return DecisionLog(X=zpad[env.obs_index][None, None].astype(np.float32), actions=actions,
+    return ConflictLog(X=zpad[env.obs_index][None, None].astype(np.float32), actions=actions,
                        schedule=schedule, success=conflict_success(schedule, env.adjacency),
                        zeta=np.asarray(zeta)[None, None], owner=env.owner,
                        exclusion=env.exclusion, max_devices=env.max_devices)
@@ -32,7 +33,7 @@ def _log_from_schedule(env, schedule: np.ndarray, zeta: np.ndarray) -> DecisionL
 
 def test_recorded_run_is_the_evaluated_run():
     env = rrmbook.make_env("paper-cg8", load="heavy", batch=2, seed=0)
-    log = record_decisions(env, rrmbook.baselines.get("llq"), slots=300, seed=4)
+    _, log = record_decisions(env, rrmbook.baselines.get("llq"), slots=300, seed=4)
     res = rrmbook.evaluate(env, rrmbook.baselines.get("llq"), slots=300, seed=4)
     np.testing.assert_allclose(log.queues_after().mean(axis=1), res.queue_trace)
     served = np.minimum(log.success.sum(axis=2), log.zeta).sum()
@@ -44,9 +45,9 @@ def test_recorded_run_is_the_evaluated_run():
 
 def test_same_seed_same_record():
     env = rrmbook.make_env("paper-cg8", load="medium", seed=0)
-    a = record_decisions(env, rrmbook.baselines.get("qcsma"), slots=150, seed=2)
-    b = record_decisions(env, rrmbook.baselines.get("qcsma"), slots=150, seed=2)
-    c = record_decisions(env, rrmbook.baselines.get("qcsma"), slots=150, seed=3)
+    _, a = record_decisions(env, rrmbook.baselines.get("qcsma"), slots=150, seed=2)
+    _, b = record_decisions(env, rrmbook.baselines.get("qcsma"), slots=150, seed=2)
+    _, c = record_decisions(env, rrmbook.baselines.get("qcsma"), slots=150, seed=3)
     np.testing.assert_array_equal(a.actions, b.actions)
     np.testing.assert_array_equal(a.X, b.X)
     assert not np.array_equal(a.zeta, c.zeta)
@@ -54,9 +55,9 @@ def test_same_seed_same_record():
 
 def test_collision_free_baselines():
     env = rrmbook.make_env("paper-cg8", load="heavy", seed=0)
-    gms = aggressiveness(record_decisions(env, rrmbook.baselines.get("gms"), 400, seed=0))
+    gms = aggressiveness(record_decisions(env, rrmbook.baselines.get("gms"), 400, seed=0)[1])
     multi = aggressiveness(record_decisions(env, rrmbook.baselines.get("gms_multichannel"),
-                                            400, seed=0))
+                                            400, seed=0)[1])
     for stats in (gms, multi):
         assert stats["collision_share"] == 0.0
         assert stats["non_independent_share"] == 0.0 and stats["conflicting_share"] == 0.0
@@ -100,7 +101,7 @@ def test_roles_and_reserved_subbands():
     actions[:10, 0, 1, 2] = 2                  # agent 1 half the time on subband 2
     actions[:, 1, 2, 0] = 1                    # copy 1: agent 2 always on subband 0
     actions[0, 1, 2, 0] = 0                    # ... except once (19 of 20 slots)
-    log = DecisionLog(X=np.zeros((T, B, K, 2), np.float32), actions=actions,
+    log = ConflictLog(X=np.zeros((T, B, K, 2), np.float32), actions=actions,
                       schedule=np.zeros((T, B, H, K), bool), success=np.zeros((T, B, H, K), bool),
                       zeta=np.zeros((T, B, K), np.int64), owner=np.arange(K),
                       exclusion=np.zeros((K, K), bool), max_devices=1)
@@ -137,15 +138,15 @@ def test_errors():
     cg = rrmbook.make_env("paper-cg8", seed=0)
     with pytest.raises(ValueError, match="positive integer"):
         record_decisions(cg, rrmbook.baselines.get("gms"), slots=0)
-    cell = rrmbook.make_env("paper-hex19", seed=0)
-    with pytest.raises(ValueError, match="conflict-graph"):
-        record_decisions(cell, rrmbook.baselines.get("llq", family="cellular"), slots=5)
+    pf = rrmbook.make_env("pf-4x20", seed=0)
+    with pytest.raises(ValueError, match="family 'conflict' or 'cellular'"):
+        record_decisions(pf, rrmbook.baselines.get("greedy"), slots=5)
 
 
 def test_shipped_policy_is_recorded_like_evaluate():
     env = rrmbook.make_env("paper-cg8", load="heavy", seed=0)
     policy = get_policy("cg8-heavy-shared")
-    log = record_decisions(env, policy, slots=200, seed=1)
+    _, log = record_decisions(env, policy, slots=200, seed=1)
     res = rrmbook.evaluate(env, policy, slots=200, seed=1)
     np.testing.assert_allclose(log.queues_after()[:, 0], res.queue_trace)
     assert policy.information == "neighbourhood"

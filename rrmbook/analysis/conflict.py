@@ -1,42 +1,42 @@
 """Looking inside a scheduler on a conflict graph: what it did, slot by slot (chapter 6).
 
-:func:`rrmbook.evaluate` reports what a policy achieved (delays, queues).  This module
-records what it *did*: every agent's observation and action, the schedule and which
-transmissions succeeded, so that a learned policy can be compared with the baselines on
-behaviour rather than on outcome alone.  The questions chapter 6 asks are the ones Zhang &
-Guo raise at the end of their Sec. IV-C-1: does the learned scheduler transmit more
-aggressively than an independent set (:func:`aggressiveness`), which subbands does each
-agent use (:func:`subband_roles`, :func:`reserved_subbands`, :func:`collision_share`), and
-how does its use of the spectrum depend on its own and its neighbours' queues
-(:meth:`DecisionLog.own_backlog`, :meth:`DecisionLog.neighbour_backlog`,
-:func:`binned_mean`).
+:func:`rrmbook.evaluate` reports what a policy achieved (delays, queues).
+:func:`rrmbook.analysis.record_decisions` runs the same evaluation with a recorder around the
+policy and returns, beside the :class:`~rrmbook.evaluate.Results`, a :class:`ConflictLog`:
+every agent's observation and action, the schedule and which transmissions succeeded, so
+that a learned policy can be compared with the baselines on behaviour rather than on outcome
+alone.  The questions chapter 6 asks are the ones Zhang & Guo raise at the end of their
+Sec. IV-C-1: does the learned scheduler transmit more aggressively than an independent set
+(:func:`aggressiveness`), which subbands does each agent use (:func:`subband_roles`,
+:func:`reserved_subbands`, :func:`collision_share`), and how does its use of the spectrum
+depend on its own and its neighbours' queues (:meth:`ConflictLog.own_backlog`,
+:meth:`ConflictLog.neighbour_backlog`, :func:`binned_mean`).
 
-Every function is pure NumPy over a :class:`DecisionLog`; only :func:`record_decisions`
-runs a simulation, seeded exactly like :func:`rrmbook.evaluate`.
+Every function here is pure NumPy over a :class:`ConflictLog`.
 
 >>> import rrmbook
->>> from rrmbook.marl.inspect import aggressiveness, record_decisions
+>>> from rrmbook.analysis import aggressiveness, record_decisions
 >>> env = rrmbook.make_env("paper-cg8", load="heavy", seed=0)
->>> log = record_decisions(env, rrmbook.baselines.get("gms"), slots=200, seed=0)
+>>> results, log = record_decisions(env, rrmbook.baselines.get("gms"), slots=200, seed=0)
 >>> aggressiveness(log)["collision_share"]
 0.0
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..evaluate import _POLICY_STREAM
-from ..policy import Policy, as_policy
+from ..conflict import conflict_success
 
-__all__ = ["DecisionLog", "record_decisions", "aggressiveness", "subband_roles",
-           "reserved_subbands", "collision_share", "binned_mean"]
+__all__ = ["ConflictLog", "capture", "aggressiveness", "subband_roles", "reserved_subbands",
+           "collision_share", "binned_mean"]
 
 
 @dataclass
-class DecisionLog:
+class ConflictLog:
     """Every decision of a recorded run on a conflict graph; arrays start with the slot
     and batch-copy axes ``(T, B)``.
 
@@ -63,6 +63,14 @@ class DecisionLog:
     exclusion: np.ndarray
     max_devices: int
 
+    @classmethod
+    def from_records(cls, env, records: Sequence[dict]) -> ConflictLog:
+        """The log of a run from the per-decision records of :func:`capture`."""
+        return cls(**{k: np.stack([r[k] for r in records]) for k in records[0]},
+                   owner=np.asarray(env.owner).copy(),
+                   exclusion=np.asarray(env.exclusion, dtype=bool).copy(),
+                   max_devices=int(env.max_devices))
+
     @property
     def n_agents(self) -> int:
         return int(self.actions.shape[2])
@@ -88,7 +96,7 @@ class DecisionLog:
         served (one per successful subband, at most the queue)."""
         return self.zeta - np.minimum(self.success.sum(axis=2), self.zeta)
 
-    def window(self, start: int, stop: int | None = None) -> DecisionLog:
+    def window(self, start: int, stop: int | None = None) -> ConflictLog:
         """The slots ``start`` to ``stop - 1`` only (e.g. to leave out a start-up phase)."""
         part = slice(start, stop)
         if len(range(*part.indices(self.actions.shape[0]))) == 0:
@@ -99,39 +107,16 @@ class DecisionLog:
                        zeta=self.zeta[part])
 
 
-def record_decisions(env, policy: Policy | object, slots: int, seed: int = 0) -> DecisionLog:
-    """Run ``policy`` on the conflict-graph ``env`` for ``slots`` slots and keep every
-    observation, action, schedule and success.
-
-    Seeded like :func:`rrmbook.evaluate` (traffic from ``seed``, the policy's own stream
-    derived from it), so a recorded run is the very run ``evaluate`` measures with the same
-    arguments.  A policy whose ``information`` is ``"global"`` receives the global state."""
-    if getattr(env, "family", None) != "conflict":
-        raise ValueError(f"record_decisions needs a conflict-graph environment, got "
-                         f"{type(env).__name__} (family {getattr(env, 'family', None)!r})")
-    if isinstance(slots, bool) or int(slots) != slots or slots < 1:
-        raise ValueError(f"slots must be a positive integer, got {slots!r}")
-    slots = int(slots)
-    policy = as_policy(policy)
-    obs = env.reset(seed=seed)
-    policy.reset(env, np.random.default_rng([int(seed), _POLICY_STREAM]))
-    give_state = policy.information == "global"
-    B, K, H, N = env.batch, env.n_agents, env.n_subbands, env.n_devices
-    X = np.zeros((slots, B, K, env.obs_dim), dtype=np.float32)
-    actions = np.zeros((slots, B, K, H), dtype=np.int64)
-    schedule = np.zeros((slots, B, H, N), dtype=bool)
-    success = np.zeros((slots, B, H, N), dtype=bool)
-    zeta = np.zeros((slots, B, N), dtype=np.int64)
-    for t in range(slots):
-        X[t], zeta[t] = obs.X, env.zeta
-        actions[t] = policy.act(obs, env.state() if give_state else None)
-        step = env.step(actions[t])
-        schedule[t], success[t] = step.info["schedule"], step.info["success"]
-        obs = step.obs
-    return DecisionLog(X=X, actions=actions, schedule=schedule, success=success, zeta=zeta,
-                       owner=np.asarray(env.owner).copy(),
-                       exclusion=np.asarray(env.exclusion, dtype=bool).copy(),
-                       max_devices=int(env.max_devices))
+def capture(env, obs, actions) -> dict[str, np.ndarray]:
+    """What one decision on a conflict graph leaves in the log, read at the moment it is
+    taken: the observation, the queues after arrivals, the actions, the schedule they make
+    and its successes under the collision rule (Z-3), exactly as the env's next step will
+    compute them."""
+    actions = np.asarray(actions)
+    schedule = env.actions_to_schedule(actions)
+    return {"X": np.asarray(obs.X, dtype=np.float32).copy(), "zeta": env.zeta.copy(),
+            "actions": actions.astype(np.int64), "schedule": schedule,
+            "success": conflict_success(schedule, env.adjacency)}
 
 
 def _share(part: float, whole: float) -> float:
@@ -139,7 +124,7 @@ def _share(part: float, whole: float) -> float:
     return float(part) / float(whole) if whole else float("nan")
 
 
-def aggressiveness(log: DecisionLog) -> dict[str, float]:
+def aggressiveness(log: ConflictLog) -> dict[str, float]:
     """How boldly a scheduler transmits, from a recorded run.
 
     Returns
@@ -176,13 +161,13 @@ def aggressiveness(log: DecisionLog) -> dict[str, float]:
     }
 
 
-def subband_roles(log: DecisionLog) -> np.ndarray:
+def subband_roles(log: ConflictLog) -> np.ndarray:
     """``(B, K, H)``: in each copy, the share of slots in which agent k served a device on
     subband h.  A row of ones and zeros is a fixed frequency plan."""
     return (log.actions > 0).mean(axis=0)
 
 
-def reserved_subbands(log: DecisionLog, threshold: float = 0.95) -> np.ndarray:
+def reserved_subbands(log: ConflictLog, threshold: float = 0.95) -> np.ndarray:
     """``(B, K)`` int: in each copy, the subband each agent transmits on in at least
     ``threshold`` of the slots (its most used one), or -1 where it has none."""
     if not 0 < threshold <= 1:
@@ -191,7 +176,7 @@ def reserved_subbands(log: DecisionLog, threshold: float = 0.95) -> np.ndarray:
     return np.where(roles.max(axis=-1) >= threshold, roles.argmax(axis=-1), -1)
 
 
-def collision_share(log: DecisionLog) -> np.ndarray:
+def collision_share(log: ConflictLog) -> np.ndarray:
     """``(H,)``: on each subband, the share of transmissions that failed (NaN where
     nothing was sent)."""
     sent = log.schedule.sum(axis=(0, 1, 3))

@@ -1,4 +1,4 @@
-"""Tests of rrmbook.cellular_analysis: decision logs of multi-cell runs and learning-curve
+"""Tests of rrmbook.analysis on multi-cell networks: decision logs of multi-cell runs and learning-curve
 summaries (chapter 7)."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import pytest
 
 import rrmbook
 from rrmbook import baselines
-from rrmbook.cellular_analysis import (
-    DecisionLog,
+from rrmbook.analysis import (
+    CellularLog,
     DecisionRecorder,
     halfway_slots,
     hex_rings,
@@ -62,7 +62,7 @@ def test_hand_made_log():
     power[0, 0, 0, 0] = 1e-2                            # AP 0 serves device 0 (not its longest)
     power[0, 0, 1, 1] = 1e-1                            # AP 0 serves device 1 (longest)
     power[0, 0, 0, 2] = 1e-9                            # AP 1: practically off (FP-style)
-    log = DecisionLog(queues=queues, link_power=power, serving=serving, levels=levels)
+    log = CellularLog(queues=queues, link_power=power, serving=serving, levels=levels)
     assert np.allclose(power_level_shares(log), [0.5, 0.0, 0.25, 0.25])
     assert np.allclose(power_level_shares(log, agents=[1]), [1.0, 0.0, 0.0, 0.0])
     assert np.allclose(power_level_shares(log, agents=np.array([True, False])), [0, 0, 0.5, 0.5])
@@ -76,10 +76,10 @@ def test_hand_made_log():
     assert counts.tolist() == [1, 1] and np.allclose(means, [10.0, 20.0])
 
 
-def test_recorder_needs_a_cellular_env():
-    env = rrmbook.make_env("paper-cg8", load="light", seed=0)
-    with pytest.raises(ValueError, match="multi-cell"):
-        rrmbook.evaluate(env, DecisionRecorder(baselines.get("llq")), slots=5)
+def test_recorder_needs_a_queueing_env():
+    env = rrmbook.make_env("pf-4x20", seed=0)
+    with pytest.raises(ValueError, match="DecisionRecorder needs"):
+        rrmbook.evaluate(env, DecisionRecorder(baselines.get("greedy")), slots=200)
     with pytest.raises(ValueError, match="nothing recorded"):
         DecisionRecorder(baselines.get("llq")).log()
 

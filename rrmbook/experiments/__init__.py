@@ -1,0 +1,23 @@
+"""The papers' experiments: every figure and table (data and plot together, one module per
+paper section), the registry that reproduces them, and the registry of shipped trained
+agents.
+
+- :mod:`~rrmbook.experiments.registry`: :data:`FIGURES`, :func:`reproduce`,
+  :func:`load_result` (``rrmbook reproduce NAME``);
+- :mod:`~rrmbook.experiments.zoo`: the one registry of shipped MAPPO policies and
+  offline-MARL learners (path, get, train when missing, provenance);
+- :mod:`~rrmbook.experiments.conflict_graph` (Figs. 7-8),
+  :mod:`~rrmbook.experiments.multicell` (Figs. 9-11, Table IV),
+  :mod:`~rrmbook.experiments.learning` (Figs. 12-13, Table V, scaling) and
+  :mod:`~rrmbook.experiments.offline_marl` (Eldeeb & Alves' Figs. 4-7).
+
+A new figure goes into the module of its paper section as a ``<name>_data`` function and a
+``plot_<name>`` function, plus one line in :data:`FIGURES`.
+"""
+
+from . import zoo
+from .registry import DATA_COMMAND, FIGURES, load_result, reproduce
+from .zoo import SHIPPED, get_learner, get_policy
+
+__all__ = ["FIGURES", "DATA_COMMAND", "load_result", "reproduce", "zoo", "SHIPPED",
+           "get_policy", "get_learner"]

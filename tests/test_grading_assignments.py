@@ -1,0 +1,703 @@
+"""Every graded assignment through the exercise and grading pipeline: one table, one scenario.
+
+``ASSIGNMENTS`` holds one row per ``solutions/<name>.ipynb``; each test below runs once per row.
+The scenario: the exercise notebook is in sync with its solution, keeps its secrets and passes
+its own public checks once the answers are filled in; the autograder keeps every hidden test and
+the points; and grading four submissions with ``solutions/`` holding several assignments (so
+``assignment=`` selects one) gives
+
+* full marks to the correct ones, ``solution`` (the solution notebook) and ``solved`` (the
+  autograder's notebook, as a student who solved everything hands it in),
+* partial marks to ``broken`` (the solved one with one function that raises and one that loops
+  forever): it loses only those two questions and its feedback says why (chapter 3 has none:
+  ``tests/test_grading.py`` breaks its questions one way at a time),
+* zero to the empty one, ``untouched`` (the exercise as handed out), whose feedback says that
+  each function returned None.
+
+``MISTAKES`` (at the end) lists per assignment plausible wrong answers, each of which some test
+must catch.  ``tests/test_grading.py`` tests the pipeline itself (build, staleness, robustness
+against syntax errors, infinite loops, deleted cells and unreadable files) on chapter 3.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+pytest.importorskip("otter", reason="needs the grade extra (otter-grader)")
+
+import grading_suite as suite  # noqa: E402
+import nbformat  # noqa: E402
+from notebook_helpers import answer_cell, names_of_tests, solution_lines  # noqa: E402
+
+from rrmbook.teaching import build_autograder, stale_exercises  # noqa: E402
+
+Points = dict[str, float]
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One graded assignment and what its tests expect of it."""
+
+    name: str  #: ``solutions/<name>.ipynb``
+    points: Points  #: per question, in notebook order
+    functions: dict[str, str]  #: the function each question asks for
+    #: (question, line): ``broken`` raises just before that line, and loops forever just
+    #: before this one; both None: no ``broken`` submission.
+    raises: tuple[str, str] | None
+    loops: tuple[str, str] | None
+    timeout: float  #: seconds per cell when grading: short, so an infinite loop costs little
+    #: The leak checks are not vacuous: more solution lines than this, at least so many hidden
+    #: tests.
+    secret_lines_over: int
+    hidden_at_least: int
+    #: Imports of the library's versions that the hidden tests must compare against.
+    library: tuple[str, ...] = ()
+    #: Whether every test cell checks for None (else one per question does).
+    every_test_checks_none: bool = True
+
+    @property
+    def id(self) -> str:
+        return self.name.removesuffix("_exercises")
+
+    @property
+    def lost(self) -> tuple[str, ...]:
+        """The questions that ``broken`` loses."""
+        return tuple(where[0] for where in (self.raises, self.loops) if where)
+
+    @property
+    def expected(self) -> dict[str, Points]:
+        """Each submission's points per question, by student."""
+        expected = {
+            "solution": self.points,
+            "solved": self.points,
+            "untouched": dict.fromkeys(self.points, 0.0),
+        }
+        if self.lost:
+            expected["broken"] = {**self.points, **dict.fromkeys(self.lost, 0.0)}
+        return expected
+
+
+ASSIGNMENTS = [
+    Assignment(
+        name="ch03_exercises",
+        points={"q1": 4.0, "q2": 4.0, "q3": 2.0},
+        functions={"q1": "success", "q2": "gms", "q3": "queue_update"},
+        # tests/test_grading.py breaks chapter 3's questions one at a time, in more ways
+        raises=None,
+        loops=None,
+        timeout=6.0,
+        secret_lines_over=10,
+        hidden_at_least=5,
+        every_test_checks_none=False,  # the shape tests do, the others rely on them
+    ),
+    Assignment(
+        name="ch04_exercises",
+        points={"q1": 3.0, "q2": 2.0, "q3": 2.0, "q4": 3.0},
+        functions={"q1": "sinr", "q2": "spectral_efficiency", "q3": "bits_served",
+                   "q4": "wmmse_step"},
+        raises=("q1", "    gain = np.asarray"),
+        loops=("q4", "    h = np.asarray"),
+        timeout=6.0,
+        secret_lines_over=10,
+        hidden_at_least=6,
+    ),
+    Assignment(
+        name="ch05_exercises",
+        points={"q1": 4.0, "q2": 3.0, "q3": 3.0},
+        functions={"q1": "truncated_gae", "q2": "clipped_surrogate", "q3": "clipped_value_loss"},
+        raises=("q1", "    rewards = np.asarray"),
+        loops=("q3", "    values = np.asarray"),
+        timeout=10.0,  # room for importing torch
+        secret_lines_over=10,
+        hidden_at_least=6,
+        library=("from rrmbook.marl.losses import gae",
+                 "from rrmbook.marl.losses import clipped_surrogate as",
+                 "from rrmbook.marl.losses import clipped_value_loss as"),
+    ),
+    Assignment(
+        name="ch08_exercises",
+        points={"q1": 4.0, "q2": 3.0, "q3": 3.0},
+        functions={"q1": "cql_penalty", "q2": "vdn_joint_logsumexp", "q3": "soft_state_value"},
+        raises=("q1", "    q = np.asarray"),
+        loops=("q3", "    q = np.asarray"),
+        timeout=10.0,  # room for importing torch
+        secret_lines_over=10,
+        hidden_at_least=6,
+        library=("from rrmbook.offline.losses import cql_penalty as",
+                 "from rrmbook.offline.losses import joint_q_table, vdn_logsumexp",
+                 "from rrmbook.offline.losses import soft_state_value as"),
+    ),
+    Assignment(
+        name="ch09_exercises",
+        points={"q1": 3.0, "q2": 2.0, "q3": 3.0, "q4": 2.0},
+        functions={"q1": "pf_update", "q2": "team_reward", "q3": "score", "q4": "top_n"},
+        raises=("q1", "    old = np.asarray"),
+        loops=("q3", "    rates = np.atleast_2d"),
+        timeout=10.0,  # room for importing rrmbook
+        secret_lines_over=15,
+        hidden_at_least=5,
+        library=tuple(f"from rrmbook.pf import {f} as reference"
+                      for f in ("pf_update", "team_reward", "score", "top_n")),
+    ),
+]
+
+
+def _ids(assignment: Assignment) -> str:
+    return assignment.id
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS, ids=_ids)
+def assignment(request) -> Assignment:
+    return request.param
+
+
+# ------------------------------------------------------------------------------------------
+# the exercise notebook
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def stale() -> list[str]:
+    """The out-of-date exercise notebooks (one build of them all, for every row)."""
+    return stale_exercises(suite.SOLUTIONS, suite.EXERCISES)
+
+
+def test_exercise_in_sync_with_solution(assignment, stale):
+    assert (suite.EXERCISES / f"{assignment.name}.ipynb").is_file(), "run `rrmbook exercises build`"
+    assert f"{assignment.name}.ipynb" not in stale, "run `rrmbook exercises build`"
+
+
+def test_exercise_has_stubs_public_checks_and_no_secrets(assignment):
+    """The exercise shows no solution line and no hidden test name, but every public test, a
+    ``grader.check`` per question, a ``...`` stub per function and no outputs."""
+    solution, exercise = suite.read_solution(assignment.name), suite.read_exercise(assignment.name)
+    text = suite.code_and_metadata(exercise)
+    secret_lines, hidden = solution_lines(solution), names_of_tests(solution, hidden=True)
+    assert len(secret_lines) > assignment.secret_lines_over  # the checks below are not vacuous
+    assert len(hidden) >= assignment.hidden_at_least
+    for line in secret_lines:
+        assert line not in text, f"solution code leaked into the exercise: {line}"
+    for test in hidden:
+        assert test not in text, f"hidden test leaked into the exercise: {test}"
+    for test in names_of_tests(solution, hidden=False):
+        assert test in text, f"public test missing from the exercise: {test}"
+    assert "BEGIN SOLUTION" not in text and "# HIDDEN" not in text
+    for question, function in assignment.functions.items():
+        assert f'grader.check("{question}")' in text
+        assert answer_cell(exercise, function).source.rstrip().endswith("..."), function
+    assert all(not c.get("outputs") for c in exercise.cells if c.cell_type == "code")
+
+
+def test_every_test_checks_for_a_missing_function_and_none(assignment):
+    """An untouched stub returns None and a deleted cell leaves the name undefined: every test
+    must say so instead of failing with an obscure error (chapter 3: its first test per
+    question checks for None, the others rely on it)."""
+    checks_none = set()
+    for cell in suite.read_solution(assignment.name).cells:
+        if cell.cell_type != "code" or "def test_" not in cell.source:
+            continue
+        function = suite.tested_function(cell)
+        assert f"assert callable({function})" in cell.source, cell.id
+        if assignment.every_test_checks_none:
+            assert "is not None" in cell.source, cell.id
+        elif "is not None" in cell.source:
+            checks_none.add(cell.id.split("-")[0])
+    if not assignment.every_test_checks_none:
+        assert checks_none == set(assignment.points)
+
+
+@pytest.mark.parametrize("row", [a for a in ASSIGNMENTS if a.library], ids=_ids)
+def test_hidden_tests_compare_with_the_library(row):
+    """Each question has a hidden test against its counterpart in the library."""
+    hidden = suite.hidden_test_sources(row.name)
+    for reference in row.library:
+        assert any(reference in s for s in hidden), reference
+
+
+def test_autograder_keeps_hidden_tests_and_points(assignment, tmp_path):
+    """One test file per question, with its points and every hidden test."""
+    autograder = build_autograder(suite.SOLUTIONS / f"{assignment.name}.ipynb", tmp_path / "ag")
+    assert list(autograder.tests) == list(assignment.points)
+    assert {q: autograder.possible(q) for q in assignment.points} == assignment.points
+    tests_text = "".join(p.read_text() for p in autograder.tests.values())
+    for test in names_of_tests(suite.read_solution(assignment.name), hidden=True):
+        assert test in tests_text
+
+
+def test_public_checks_pass_in_the_exercise_with_the_answers_filled_in(assignment, tmp_path):
+    """What a student sees: the exercise notebook with the solution's answer cells pasted in
+    has a ``grader.check`` cell per question and each says all tests passed."""
+    from nbclient import NotebookClient
+
+    name = assignment.name
+    answers = {c.id: c.source for c in suite.read_solution(name).cells if c.id.endswith("-answer")}
+    nb = suite.read_exercise(name)
+    for cell in nb.cells:
+        cell.source = answers.get(cell.id, cell.source)
+    nbformat.write(nb, tmp_path / f"{name}.ipynb")  # otter.Notebook reads it from the cwd
+    NotebookClient(nb, timeout=60, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    checks = [c for c in nb.cells if c.cell_type == "code" and "grader.check(" in c.source]
+    assert len(checks) == len(assignment.points)
+    for cell in checks:
+        text = "".join(str(o.get("data", {}).get("text/plain", "")) for o in cell.outputs)
+        assert "All test cases passed" in text, (cell.source, text)
+
+
+# ------------------------------------------------------------------------------------------
+# grading four submissions
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def graded(assignment, tmp_path_factory):
+    """Grade the submissions against the assignment, with solutions/ holding several; return
+    the output folder and the rows of grades.csv by student."""
+    tmp = tmp_path_factory.mktemp(f"grading_{assignment.id}")
+    subs = tmp / "submissions"
+    subs.mkdir()
+    solved = suite.solved_notebook(assignment.name, tmp / "ag")
+    nbformat.write(solved, subs / "solved.ipynb")
+    shutil.copy(suite.SOLUTIONS / f"{assignment.name}.ipynb", subs / "solution.ipynb")
+    shutil.copy(suite.EXERCISES / f"{assignment.name}.ipynb", subs / "untouched.ipynb")
+    if assignment.lost:
+        broken = copy.deepcopy(solved)
+        question, line = assignment.raises
+        suite.raise_when_called(broken, assignment.functions[question], anchor=line)
+        question, line = assignment.loops
+        suite.loop_forever_when_called(broken, assignment.functions[question], anchor=line)
+        nbformat.write(broken, subs / "broken.ipynb")
+    out = tmp / "out"
+    return out, suite.grade_folder(subs, out, assignment.name, assignment.timeout)
+
+
+def test_csv_has_a_row_per_student_and_a_column_per_question(assignment, graded):
+    _, rows = graded
+    assert sorted(rows) == sorted(assignment.expected)
+    assert list(next(iter(rows.values()))) == ["student", "file", *assignment.points, "total"]
+
+
+def test_scores(assignment, graded):
+    """Each student got the expected points per question and in total, and a feedback file."""
+    out, rows = graded
+    expected = assignment.expected
+    assert {s: {q: float(rows[s][q]) for q in assignment.points} for s in expected} == expected
+    assert {s: float(rows[s]["total"]) for s in expected} == {
+        s: sum(points.values()) for s, points in expected.items()
+    }
+    for student in expected:
+        assert (out / "feedback" / f"{student}.md").is_file(), student
+
+
+def test_solution_has_full_marks_and_no_notes(assignment, graded):
+    out, _ = graded
+    text = suite.feedback(out, "solution")
+    total = sum(assignment.points.values())
+    marks = f"{total:g} / {total:g}"  # 10 / 10 for every assignment so far
+    assert f"**{marks}**" in text and "FAILED" not in text and "Notes on your notebook" not in text
+
+
+def test_broken_feedback_names_the_exception_and_the_loop(assignment, graded):
+    """The feedback names the ``RuntimeError('oops')`` and the tests that did not finish, and
+    shows nothing failed in the other questions."""
+    if not assignment.lost:
+        pytest.skip("no broken submission: tests/test_grading.py breaks it one way at a time")
+    out, _ = graded
+    text = suite.feedback(out, "broken")
+    assert "RuntimeError: oops" in text
+    assert "the tests did not finish within" in text
+    intact = [q for q in assignment.points if q not in assignment.lost]
+    assert intact
+    for question in intact:
+        section = suite.question_section(text, question, list(assignment.points))
+        assert "FAILED" not in section and "no points" not in section, question
+
+
+def test_untouched_feedback_says_none_was_returned(assignment, graded):
+    out, _ = graded
+    text = suite.feedback(out, "untouched")
+    for function in assignment.functions.values():
+        assert f"{function} returned None" in text
+
+
+# ------------------------------------------------------------------------------------------
+# plausible mistakes, each of which must cost points: (question, wrong function, a test that
+# must catch it).  They run in this process against the solution's test cells.
+# ------------------------------------------------------------------------------------------
+
+# chapter 4 ---------------------------------------------------------------------------------
+
+
+def _sinr_own_ap_silent(gain, link_power, serving, noise_w):  # forgets the own AP's other links
+    gain, link_power = np.asarray(gain, float), np.asarray(link_power, float)
+    owns = (np.asarray(serving)[:, None] == np.arange(gain.shape[-2])).astype(float)
+    ap_power = link_power @ owns
+    per_ap = ap_power[..., :, None] * gain  # (..., K, N)
+    signal = gain[..., serving, np.arange(len(serving))] * link_power
+    other = per_ap.sum(axis=-2) - (per_ap * owns.T).sum(axis=-2)
+    return signal / (other + noise_w)
+
+
+def _se_natural_log(sinr, cap_db=30.0):
+    return np.log1p(np.minimum(np.asarray(sinr, float), 10 ** (cap_db / 10)))
+
+
+def _se_cap_in_db(sinr, cap_db=30.0):
+    s = np.asarray(sinr, float)
+    return np.log2(1 + (s if cap_db is None else np.minimum(s, cap_db)))
+
+
+def _bits_no_min(rate, bandwidth_hz, slot_s, queue_bits):
+    return slot_s * bandwidth_hz * np.sum(rate, axis=-2)
+
+
+def _bits_first_subband(rate, bandwidth_hz, slot_s, queue_bits):
+    return np.minimum(slot_s * bandwidth_hz * np.asarray(rate)[..., 0, :], queue_bits)
+
+
+def _wmmse(h, weights, p, noise_w, p_max, transpose=False, clip=True):
+    g = np.asarray(h, float) ** 2
+    direct, v = np.sqrt(np.diag(g)), np.sqrt(np.asarray(p, float))
+    into, out_of = (g, g.T) if transpose else (g.T, g)
+    u = direct * v / (into @ v**2 + noise_w)
+    w = 1.0 / (1.0 - u * direct * v)
+    v = weights * w * u * direct / (out_of @ (weights * w * u**2))
+    return (np.clip(v, 0.0, np.sqrt(p_max)) if clip else v) ** 2
+
+
+CH04_MISTAKES = {
+    "sinr_own_ap_silent": ("q1", _sinr_own_ap_silent, "test_q1_hand_example"),
+    "se_natural_log": ("q2", _se_natural_log, "test_q2_examples"),
+    "se_cap_in_db": ("q2", _se_cap_in_db, "test_q2_examples"),
+    "bits_no_min": ("q3", _bits_no_min, "test_q3_example"),
+    "bits_first_subband": ("q3", _bits_first_subband, "test_q3_random_batches"),
+    "wmmse_transposed": (
+        "q4",
+        lambda *a: _wmmse(*a, transpose=True),
+        "test_q4_two_links",
+    ),
+    "wmmse_unclipped": (
+        "q4",
+        lambda *a: _wmmse(*a, clip=False),
+        "test_q4_weighted_sum_rate_never_decreases",
+    ),
+}
+
+# chapter 5 ---------------------------------------------------------------------------------
+
+
+def _gae(rewards, values, next_values, cut, gamma, lam, mode="right"):
+    r, v, nv = (np.asarray(x, dtype=float) for x in (rewards, values, next_values))
+    keep = ~np.asarray(cut, dtype=bool)
+    if mode == "terminal":  # a cut treated as the end of the world: no bootstrap
+        nv = np.where(keep, nv, 0.0)
+    deltas = r + gamma * nv - v
+    decay = gamma if mode == "no_lambda" else gamma * lam
+    out, running = np.zeros_like(deltas), 0.0
+    for t in range(len(deltas) - 1, -1, -1):
+        running = deltas[t] + decay * (True if mode == "ignore_cut" else keep[t]) * running
+        out[t] = running
+    return out
+
+
+def _surrogate_max(ratio, advantages, clip):
+    ratio, adv = np.asarray(ratio, float), np.asarray(advantages, float)
+    return np.maximum(ratio * adv, np.clip(ratio, 1 - clip, 1 + clip) * adv)
+
+
+def _surrogate_clip_only(ratio, advantages, clip):
+    return np.clip(np.asarray(ratio, float), 1 - clip, 1 + clip) * np.asarray(advantages, float)
+
+
+def _surrogate_mean(ratio, advantages, clip):  # averages instead of returning per sample
+    ratio, adv = np.asarray(ratio, float), np.asarray(advantages, float)
+    return np.mean(np.minimum(ratio * adv, np.clip(ratio, 1 - clip, 1 + clip) * adv))
+
+
+def _value_loss(values, old_values, returns, clip, mode="min"):
+    v, old, ret = (np.asarray(x, dtype=float) for x in (values, old_values, returns))
+    if mode == "around_returns":  # clips the prediction around the target, not the old value
+        clipped = ret + np.clip(v - ret, -clip, clip)
+        return np.maximum((v - ret) ** 2, (clipped - ret) ** 2)
+    clipped = old + np.clip(v - old, -clip, clip)
+    return np.minimum((v - ret) ** 2, (clipped - ret) ** 2)
+
+
+CH05_MISTAKES = {
+    "gae_ignores_cut": ("q1", lambda *a: _gae(*a, mode="ignore_cut"), "test_q1_cut"),
+    "gae_cut_is_terminal": ("q1", lambda *a: _gae(*a, mode="terminal"), "test_q1_cut"),
+    "gae_forgets_lambda": ("q1", lambda *a: _gae(*a, mode="no_lambda"), "test_q1_example"),
+    "gae_forgets_lambda_hidden": (
+        "q1", lambda *a: _gae(*a, mode="no_lambda"), "test_q1_matches_library"
+    ),
+    "surrogate_max": ("q2", _surrogate_max, "test_q2_example"),
+    "surrogate_clip_only": ("q2", _surrogate_clip_only, "test_q2_matches_library"),
+    "surrogate_mean": ("q2", _surrogate_mean, "test_q2_shapes_and_inputs"),
+    "value_loss_min": ("q3", _value_loss, "test_q3_example"),
+    "value_loss_around_returns": (
+        "q3",
+        lambda *a: _value_loss(*a, mode="around_returns"),
+        "test_q3_matches_library",
+    ),
+}
+
+# chapter 8 ---------------------------------------------------------------------------------
+
+
+def _penalty(q, actions, mode="naive_exp"):
+    q, a = np.asarray(q, dtype=float), np.asarray(actions)
+    logged = q[np.arange(len(q)), a]
+    soft_max = _lse(q, axis=1)
+    if mode == "naive_exp":  # no maximum subtracted: overflows for large Q-values
+        with np.errstate(over="ignore"):
+            return float(np.mean(np.log(np.exp(q).sum(axis=1)) - logged))
+    if mode == "hard_max":  # the maximum instead of the logsumexp
+        return float(np.mean(q.max(axis=1) - logged))
+    if mode == "wrong_sign":
+        return float(np.mean(logged - soft_max))
+    if mode == "sum":  # sums over the samples instead of averaging
+        return float(np.sum(soft_max - logged))
+    return soft_max - logged  # "per_sample": one term per sample, not reduced
+
+
+def _lse(x, axis):
+    top = x.max(axis=axis, keepdims=True)
+    return np.squeeze(top, axis) + np.log(np.exp(x - top).sum(axis=axis))
+
+
+def _joint_lse(q_agents, mode="hard_max"):
+    q = np.asarray(q_agents, dtype=float)
+    if mode == "hard_max":  # each agent's best value instead of its logsumexp
+        return q.max(axis=-1).sum(axis=-1)
+    if mode == "same_action":  # every agent takes the same action index
+        return _lse(q.sum(axis=1), axis=-1)
+    if mode == "wrong_axis":  # logsumexp over the agents, then the sum over actions
+        return _lse(q, axis=1).sum(axis=-1)
+    return _lse(q, axis=-1).mean(axis=-1)  # "mean": averages the agents instead of summing
+
+
+def _soft_value(q, logits, tau, mode="no_entropy"):
+    q, z = np.asarray(q, dtype=float), np.asarray(logits, dtype=float)
+    if mode == "softmax_of_q":  # the policy taken from the critic instead of the actor
+        z = q
+    if mode == "naive_softmax":  # probabilities first, then their log: fails for large logits
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            pi = np.exp(z) / np.exp(z).sum(axis=-1, keepdims=True)
+            return (pi * (q - tau * np.log(pi))).sum(axis=-1)
+    log_pi = z - _lse(z, axis=-1)[..., None]
+    pi = np.exp(log_pi)
+    if mode == "no_entropy":
+        return (pi * q).sum(axis=-1)
+    if mode == "plus_sign":
+        return (pi * (q + tau * log_pi)).sum(axis=-1)
+    return (pi * (q - log_pi)).sum(axis=-1)  # "no_tau": the temperature forgotten
+
+
+CH08_MISTAKES = {
+    "penalty_overflows": ("q1", lambda q, a: _penalty(q, a, "naive_exp"), "test_q1_large_values"),
+    "penalty_hard_max": ("q1", lambda q, a: _penalty(q, a, "hard_max"), "test_q1_example"),
+    "penalty_hard_max_hidden": (
+        "q1", lambda q, a: _penalty(q, a, "hard_max"), "test_q1_matches_library"
+    ),
+    "penalty_wrong_sign": ("q1", lambda q, a: _penalty(q, a, "wrong_sign"), "test_q1_example"),
+    "penalty_sum": ("q1", lambda q, a: _penalty(q, a, "sum"), "test_q1_example"),
+    "penalty_per_sample": ("q1", lambda q, a: _penalty(q, a, "per_sample"), "test_q1_example"),
+    "joint_hard_max": ("q2", lambda q: _joint_lse(q, "hard_max"), "test_q2_example"),
+    "joint_same_action": ("q2", lambda q: _joint_lse(q, "same_action"), "test_q2_example"),
+    "joint_wrong_axis": ("q2", lambda q: _joint_lse(q, "wrong_axis"), "test_q2_example"),
+    "joint_wrong_axis_hidden": (
+        "q2", lambda q: _joint_lse(q, "wrong_axis"), "test_q2_matches_library_and_brute_force"
+    ),
+    "joint_mean": ("q2", lambda q: _joint_lse(q, "mean"), "test_q2_example"),
+    "soft_value_no_entropy": (
+        "q3", lambda q, z, t: _soft_value(q, z, t, "no_entropy"), "test_q3_example"
+    ),
+    "soft_value_softmax_of_q": (
+        "q3", lambda q, z, t: _soft_value(q, z, t, "softmax_of_q"), "test_q3_example"
+    ),
+    "soft_value_plus_sign": (
+        "q3", lambda q, z, t: _soft_value(q, z, t, "plus_sign"), "test_q3_example"
+    ),
+    "soft_value_no_tau": ("q3", lambda q, z, t: _soft_value(q, z, t, "no_tau"), "test_q3_example"),
+    "soft_value_overflows": (
+        "q3", lambda q, z, t: _soft_value(q, z, t, "naive_softmax"), "test_q3_properties_and_inputs"
+    ),
+}
+
+# chapter 9 ---------------------------------------------------------------------------------
+
+
+def _pf_update(avg_rate, rate, eta=0.1, floor=1e-2, mode="eta_swapped"):
+    old, now = np.asarray(avg_rate, dtype=float), np.asarray(rate, dtype=float)
+    new = eta * now + (1 - eta) * old
+    if mode == "eta_swapped":  # eta weighs the old average, 1 - eta this step's rate
+        new = (1 - eta) * now + eta * old
+    if mode == "no_floor":  # the paper's w = 1 / C~, unbounded
+        with np.errstate(divide="ignore"):
+            return new, 1.0 / new
+    if mode == "floored_average":  # the floor applied to the average that is returned
+        new = np.maximum(new, floor)
+    if mode == "old_average":  # the weight from the average before this step
+        return new, 1.0 / np.maximum(old, floor)
+    if mode == "floor_added":  # 1 / (C~ + floor) instead of 1 / max(C~, floor)
+        return new, 1.0 / (new + floor)
+    return new, 1.0 / np.maximum(new, floor)
+
+
+def _team_reward(weight, rate, lam=0.8, mode="lam_on_rate"):
+    w, c = np.asarray(weight, dtype=float), np.asarray(rate, dtype=float)
+    if mode == "lam_on_rate":  # the exponent on the rate instead of the weight
+        return (w * c**lam).sum(-1)
+    if mode == "lam_on_ratio":  # the exponent on the PF ratio w * C
+        return ((w * c) ** lam).sum(-1)
+    if mode == "sum_all":  # sums over the batch axes too
+        return (w**lam * c).sum()
+    if mode == "first_axis":  # sums over the first axis instead of the last
+        return (w**lam * c).sum(0)
+    if mode == "mean":  # averages the UEs instead of summing
+        return (w**lam * c).mean(-1)
+    return (w**lam * c).sum(-1)
+
+
+def _score(avg_rates, mu1=None, mu2=3.0, mode="per_episode"):
+    rates = np.atleast_2d(np.asarray(avg_rates, dtype=float))
+    episodes, ues = rates.shape
+    sum_rate = rates.sum(-1).mean()
+    p5 = np.percentile(rates, 5)
+    if mode == "per_episode":  # a 5th percentile per episode, then their mean
+        p5 = np.percentile(rates, 5, axis=-1).mean()
+    if mode in ("nearest", "lower"):  # no interpolation between sorted values
+        p5 = np.percentile(rates, 5, method=mode)
+    if mode == "mu1_one":  # mu1 = 1 instead of 1 / J
+        mu1 = 1.0 if mu1 is None else mu1
+    if mode == "mu1_or":  # `mu1 or 1 / J` replaces a given mu1 = 0 by 1 / J
+        mu1 = mu1 or 1.0 / ues
+    if mode == "mu1_all_values":  # 1 / (E J): one over the number of pooled values
+        mu1 = 1.0 / rates.size if mu1 is None else mu1
+    if mode == "total_sum":  # the sum rate added up over the episodes, not averaged
+        sum_rate = rates.sum()
+    mu1 = 1.0 / ues if mu1 is None else mu1
+    return float(mu1 * sum_rate + mu2 * p5)
+
+
+def _top_n(ratio, serving, n_aps, n=3, mode="ties_to_larger"):
+    ratio, serving = np.asarray(ratio, dtype=float), np.asarray(serving)
+    if mode == "ignore_serving":  # every AP picks from all UEs
+        serving = np.zeros_like(serving)
+    out = np.full(ratio.shape[:-1] + (n_aps, n), -1)
+    for index in np.ndindex(ratio.shape[:-1]):
+        for ap in range(n_aps if mode != "ignore_serving" else 1):
+            mine = np.flatnonzero(serving[index] == ap)
+            if mode == "positive_only":  # a UE with ratio 0 taken for "no UE"
+                mine = mine[ratio[index][mine] > 0]
+            if mode == "ties_to_larger":  # increasing sort, reversed: ties to the larger index
+                ranked = mine[np.argsort(ratio[index][mine], kind="stable")[::-1]]
+            elif mode == "ascending":  # the smallest ratios first
+                ranked = mine[np.argsort(ratio[index][mine], kind="stable")]
+            else:
+                ranked = mine[np.argsort(-ratio[index][mine], kind="stable")]
+            ranked = ranked[:n]
+            out[index + (ap, slice(0, len(ranked)))] = ranked
+            if mode == "pad_zero":  # missing UEs padded with UE 0
+                out[index + (ap, slice(len(ranked), n))] = 0
+    if mode == "ignore_serving":
+        out[..., 1:, :] = out[..., :1, :]
+    return out
+
+
+def _wrong(function, mode):
+    return lambda *args: function(*args, mode=mode)
+
+
+CH09_MISTAKES = {
+    "pf_eta_swapped": ("q1", _wrong(_pf_update, "eta_swapped"), "test_q1_example"),
+    "pf_eta_swapped_hidden": ("q1", _wrong(_pf_update, "eta_swapped"), "test_q1_matches_library"),
+    "pf_no_floor": ("q1", _wrong(_pf_update, "no_floor"), "test_q1_starved_ues_hit_the_floor"),
+    "pf_no_floor_hidden": ("q1", _wrong(_pf_update, "no_floor"), "test_q1_matches_library"),
+    "pf_floored_average": (
+        "q1", _wrong(_pf_update, "floored_average"), "test_q1_starved_ues_hit_the_floor"
+    ),
+    "pf_old_average": ("q1", _wrong(_pf_update, "old_average"), "test_q1_example"),
+    "pf_floor_added": (
+        "q1", _wrong(_pf_update, "floor_added"), "test_q1_starved_ues_hit_the_floor"
+    ),
+    "reward_lam_on_rate": ("q2", _wrong(_team_reward, "lam_on_rate"), "test_q2_example"),
+    "reward_lam_on_rate_hidden": (
+        "q2", _wrong(_team_reward, "lam_on_rate"), "test_q2_matches_library"
+    ),
+    "reward_lam_on_ratio": ("q2", _wrong(_team_reward, "lam_on_ratio"), "test_q2_example"),
+    "reward_sum_all": ("q2", _wrong(_team_reward, "sum_all"), "test_q2_example"),
+    "reward_sum_all_hidden": ("q2", _wrong(_team_reward, "sum_all"), "test_q2_matches_library"),
+    "reward_first_axis": ("q2", _wrong(_team_reward, "first_axis"), "test_q2_example"),
+    "reward_mean": ("q2", _wrong(_team_reward, "mean"), "test_q2_example"),
+    "score_per_episode": ("q3", _wrong(_score, "per_episode"), "test_q3_example"),
+    "score_per_episode_hidden": ("q3", _wrong(_score, "per_episode"), "test_q3_matches_library"),
+    "score_nearest": ("q3", _wrong(_score, "nearest"), "test_q3_example"),
+    "score_nearest_hidden": (
+        "q3", _wrong(_score, "nearest"), "test_q3_single_episode_and_starved_ue"
+    ),
+    "score_lower": ("q3", _wrong(_score, "lower"), "test_q3_matches_library"),
+    "score_mu1_one": ("q3", _wrong(_score, "mu1_one"), "test_q3_example"),
+    "score_mu1_one_hidden": (
+        "q3", _wrong(_score, "mu1_one"), "test_q3_single_episode_and_starved_ue"
+    ),
+    "score_mu1_or": ("q3", _wrong(_score, "mu1_or"), "test_q3_example"),
+    "score_mu1_all_values": ("q3", _wrong(_score, "mu1_all_values"), "test_q3_example"),
+    "score_total_sum": ("q3", _wrong(_score, "total_sum"), "test_q3_example"),
+    "top_n_ties_to_larger": ("q4", _wrong(_top_n, "ties_to_larger"), "test_q4_example"),
+    "top_n_ties_to_larger_hidden": (
+        "q4", _wrong(_top_n, "ties_to_larger"), "test_q4_matches_library"
+    ),
+    "top_n_ascending": ("q4", _wrong(_top_n, "ascending"), "test_q4_example"),
+    "top_n_pad_zero": ("q4", _wrong(_top_n, "pad_zero"), "test_q4_example"),
+    "top_n_positive_only": ("q4", _wrong(_top_n, "positive_only"), "test_q4_example"),
+    "top_n_positive_only_hidden": (
+        "q4", _wrong(_top_n, "positive_only"), "test_q4_matches_library"
+    ),
+    "top_n_ignore_serving": ("q4", _wrong(_top_n, "ignore_serving"), "test_q4_example"),
+}
+
+
+def test_right_answers_of_the_ch09_mistake_helpers():
+    """The chapter 9 helpers above, with the mistake switched off, agree with the library: so
+    each mistake is the one named, not an accident of the helper."""
+    from rrmbook import pf
+
+    rng = np.random.default_rng(0)
+    avg, rate = rng.exponential(1.0, (3, 20)), rng.exponential(1.0, (3, 20))
+    for got, want in zip(_pf_update(avg, rate, 0.1, 0.01, mode=""), pf.pf_update(avg, rate),
+                         strict=True):
+        assert np.allclose(got, want)
+    assert np.allclose(_team_reward(avg, rate, 0.8, mode=""), pf.team_reward(avg, rate))
+    assert np.isclose(_score(avg, mode=""), pf.score(avg))
+    ratio, serving = rng.integers(0, 3, (5, 20)) * 1.0, rng.integers(0, 4, (5, 20))
+    assert np.array_equal(_top_n(ratio, serving, 4, 3, mode=""), pf.top_n(ratio, serving, 4, 3))
+
+
+#: (assignment, mistake) -> (question, the wrong function, the test that must catch it)
+MISTAKES: dict[tuple[str, str], tuple[str, Callable, str]] = {
+    (assignment, mistake): row
+    for assignment, mistakes in [("ch04_exercises", CH04_MISTAKES),
+                                 ("ch05_exercises", CH05_MISTAKES),
+                                 ("ch08_exercises", CH08_MISTAKES),
+                                 ("ch09_exercises", CH09_MISTAKES)]
+    for mistake, row in mistakes.items()
+}
+
+
+@pytest.mark.parametrize(("name", "mistake"), sorted(MISTAKES),
+                         ids=[f"{n.removesuffix('_exercises')}-{m}" for n, m in sorted(MISTAKES)])
+def test_plausible_mistakes_lose_points(name, mistake):
+    """The mistake fails its catching test, while the right answer passes every test of the
+    question."""
+    question, wrong, catcher = MISTAKES[name, mistake]
+    functions = next(a.functions for a in ASSIGNMENTS if a.name == name)
+    solution = suite.read_solution(name)
+    failed = suite.failed_tests(solution, question, functions[question], wrong)
+    assert catcher in failed, f"{mistake} passed {catcher}; failed only {sorted(failed)}"
+    suite.assert_right_answer_passes(solution, question, functions[question])
