@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 import rrmbook
-from rrmbook.conflict import conflict_success
 from rrmbook.analysis import (
     ConflictLog,
     aggressiveness,
@@ -17,6 +16,7 @@ from rrmbook.analysis import (
     reserved_subbands,
     subband_roles,
 )
+from rrmbook.conflict import conflict_success
 from rrmbook.experiments import get_policy
 
 

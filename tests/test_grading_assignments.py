@@ -168,6 +168,15 @@ def stale() -> list[str]:
     return stale_exercises(suite.SOLUTIONS, suite.EXERCISES)
 
 
+def test_every_solution_has_a_row_and_exercises_are_in_sync(stale):
+    """A new assignment needs a row above; no exercise notebook is stale or without a
+    solution."""
+    assert sorted(a.name for a in ASSIGNMENTS) == sorted(
+        p.stem for p in suite.SOLUTIONS.glob("*.ipynb")
+    )
+    assert stale == [], "run `rrmbook exercises build`"
+
+
 def test_exercise_in_sync_with_solution(assignment, stale):
     assert (suite.EXERCISES / f"{assignment.name}.ipynb").is_file(), "run `rrmbook exercises build`"
     assert f"{assignment.name}.ipynb" not in stale, "run `rrmbook exercises build`"

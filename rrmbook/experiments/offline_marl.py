@@ -34,8 +34,8 @@ from ..evaluate import RateResults, evaluate
 from ..offline import CQLConfig, Dataset, DQNConfig, collect, mix, train_cql
 from ..plots import rate_panels
 from ..scenarios import make_env
-from .common import save_figure
 from . import zoo
+from .common import save_figure
 from .zoo import PF_SCENARIO, OnlineRun, get_learner, learning_curve
 
 __all__ = ["PF_SCENARIO", "PF_BASELINES", "make_dataset", "DATASET_KINDS", "DATASET_SIZE",

@@ -1,0 +1,343 @@
+"""Grading a folder of submissions: points per question in a CSV, feedback per student.
+
+Each code cell of a submission runs in a :class:`~rrmbook.teaching.kernel.Kernel` with a time
+limit, then each question's full test file (hidden tests included) runs in the same kernel as
+its own time-limited cell.  So an exception, an infinite loop, a deleted cell or a syntax error
+costs the affected question and nothing else, and any unreadable file gets a row of zeros: the
+grader always finishes.  otter's test runner (``TestFile.run``) and its point rules
+(``TestFile.score``) are used as is.
+
+Student code runs with the instructor's rights: grade untrusted submissions in a container or a
+throw-away account.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from otter.test_files.abstract_test import TestCaseResult
+
+from ..io import atomic_write_text
+from .assign import Autograder, build_autograder, is_otter_cell, solution_notebooks
+from .kernel import Kernel, run_tests_code
+
+__all__ = [
+    "CaseResult",
+    "QuestionResult",
+    "SubmissionResult",
+    "feedback_markdown",
+    "grade_notebook",
+    "grade_submissions",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """One test case of a question: what it checks, its points and how it went."""
+
+    name: str
+    description: str
+    hidden: bool
+    points: float
+    passed: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class QuestionResult:
+    """Points of one question; ``error`` says why its tests could not run (then score 0)."""
+
+    name: str
+    score: float
+    possible: float
+    cases: tuple[CaseResult, ...] = ()
+    error: str = ""
+
+
+@dataclass
+class SubmissionResult:
+    """The grade of one submitted file plus notes on cells that failed or were stopped."""
+
+    student: str
+    path: Path
+    questions: dict[str, QuestionResult]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> float:
+        return sum(q.score for q in self.questions.values())
+
+    @property
+    def possible(self) -> float:
+        return sum(q.possible for q in self.questions.values())
+
+
+# ------------------------------------------------------------------------------------------
+# One submission
+# ------------------------------------------------------------------------------------------
+
+
+def _code_cells(nb: nbformat.NotebookNode) -> Iterator[tuple[int, str]]:
+    """(1-based cell number, source) of the cells to run: code cells that are not otter's."""
+    for number, cell in enumerate(nb.cells, start=1):
+        if cell.get("cell_type") == "code" and not is_otter_cell(cell.get("source", "")):
+            yield number, cell.source
+
+
+def _first_line(source: str, width: int = 60) -> str:
+    line = next((s.strip() for s in source.splitlines() if s.strip()), "")
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
+def _case_name(case: Any) -> str:
+    """The test function's name for exception-based tests, else otter's case name."""
+    return getattr(getattr(case.body, "test_func", None), "__name__", None) or case.name
+
+
+def _describe(case: Any) -> str:
+    """First docstring line of an exception-based test function, else the case's name."""
+    doc = (getattr(getattr(case.body, "test_func", None), "__doc__", None) or "").strip()
+    return doc.splitlines()[0] if doc else case.name
+
+
+def _short(message: str) -> str:
+    """The last meaningful line of otter's failure message (the exception)."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    return lines[-1][:300] if lines else ""
+
+
+def _failed_question(autograder: Autograder, question: str, error: str) -> QuestionResult:
+    return QuestionResult(question, 0.0, autograder.possible(question), error=error)
+
+
+def _score_question(
+    autograder: Autograder, question: str, raw: list[dict[str, Any]]
+) -> QuestionResult:
+    """Points for one question from the kernel's pass/fail list, using otter's scoring rules."""
+    test = autograder.load_test(question)
+    if len(raw) != len(test.test_cases):
+        return _failed_question(autograder, question, "the test results were incomplete")
+    test.test_case_results = [
+        TestCaseResult(test_case=tc, message=r["message"], passed=r["passed"])
+        for tc, r in zip(test.test_cases, raw, strict=True)
+    ]
+    cases = tuple(
+        CaseResult(
+            name=_case_name(tc),
+            description=_describe(tc),
+            hidden=bool(tc.hidden),
+            points=float(tc.points),
+            passed=r["passed"],
+            message="" if r["passed"] else _short(r["message"]),
+        )
+        for tc, r in zip(test.test_cases, raw, strict=True)
+    )
+    return QuestionResult(question, float(test.score), float(test.possible), cases)
+
+
+def _grade_question(
+    kernel: Kernel, autograder: Autograder, question: str, workdir: Path
+) -> QuestionResult:
+    """Run one question's tests in the student's kernel, in their own time-limited cell."""
+    result_path = workdir / f".grading-{question}.json"
+    outcome = kernel.run(run_tests_code(autograder.tests[question], result_path), record=False)
+    if outcome.status == "timeout":
+        return _failed_question(
+            autograder,
+            question,
+            f"the tests {outcome.message} (an infinite loop?); the grader stopped them",
+        )
+    if outcome.status == "error" or not result_path.is_file():
+        return _failed_question(autograder, question, f"the tests could not run: {outcome.message}")
+    return _score_question(autograder, question, json.loads(result_path.read_text()))
+
+
+def _zero_result(student: str, path: Path, autograder: Autograder, note: str) -> SubmissionResult:
+    questions = {
+        q: _failed_question(autograder, q, "not graded (see the notes)") for q in autograder.tests
+    }
+    return SubmissionResult(student, path, questions, [note])
+
+
+def grade_notebook(
+    path: str | Path,
+    autograder: Autograder,
+    timeout_per_cell: float = 30.0,
+    student: str | None = None,
+) -> SubmissionResult:
+    """Grade one submitted notebook; never raises.
+
+    The submission's code cells (otter's own init/check cells excepted) run in order in a fresh
+    kernel whose working directory is a temporary folder, each with ``timeout_per_cell`` seconds;
+    errors and stopped cells are noted and execution goes on.  Then each question's tests run in
+    the same kernel, each as one cell with the same limit.  A file that is not a readable notebook
+    gets zero points and a note.
+    """
+    path = Path(path)
+    student = student or path.stem
+    try:
+        nb = nbformat.read(path, as_version=4)
+        cells = list(_code_cells(nb))
+    except Exception as exc:  # any unreadable file: zeros, never a crash
+        return _zero_result(
+            student,
+            path,
+            autograder,
+            f"could not read {path.name} as a notebook ({type(exc).__name__})",
+        )
+    try:
+        return _grade_cells(student, path, cells, autograder, timeout_per_cell)
+    except Exception as exc:  # the grader itself failed on this file: zeros, go on with the next
+        log.exception("grading %s failed", path)
+        return _zero_result(
+            student,
+            path,
+            autograder,
+            f"the grader failed on this file ({type(exc).__name__}: {exc})",
+        )
+
+
+def _grade_cells(
+    student: str, path: Path, cells: list[tuple[int, str]], autograder: Autograder, timeout: float
+) -> SubmissionResult:
+    notes = []
+    with tempfile.TemporaryDirectory() as tmp, Kernel(Path(tmp), timeout) as kernel:
+        for number, source in cells:
+            outcome = kernel.run(source)
+            if outcome.status != "ok":
+                stopped = "; the grader stopped it" if outcome.status == "timeout" else ""
+                notes.append(f"cell {number} (`{_first_line(source)}`): {outcome.message}{stopped}")
+        questions = {q: _grade_question(kernel, autograder, q, Path(tmp)) for q in autograder.tests}
+    return SubmissionResult(student, path, questions, notes)
+
+
+# ------------------------------------------------------------------------------------------
+# Reports
+# ------------------------------------------------------------------------------------------
+
+
+def _points(x: float) -> str:
+    return f"{round(x, 4):g}"
+
+
+def feedback_markdown(result: SubmissionResult, assignment: str) -> str:
+    """A student's feedback: total, then per question the points and each failed test."""
+    out = [
+        f"# {assignment}: feedback for {result.student}",
+        "",
+        f"File: `{result.path.name}`  ",
+        f"Total: **{_points(result.total)} / {_points(result.possible)}**",
+    ]
+    for q in result.questions.values():
+        out += ["", f"## {q.name}: {_points(q.score)} / {_points(q.possible)}", ""]
+        if q.error:
+            out.append(f"- no points: {q.error}")
+        for case in q.cases:
+            kind = "hidden test" if case.hidden else "test"
+            mark = "passed" if case.passed else "FAILED"
+            out.append(
+                f"- {mark}: {kind} `{case.name}` ({_points(case.points)} pt): {case.description}"
+            )
+            if case.message:
+                out.append(f"  - {case.message}")
+    if result.notes:
+        out += ["", "## Notes on your notebook", ""] + [f"- {n}" for n in result.notes]
+    return "\n".join(out) + "\n"
+
+
+def _grades_csv(results: list[SubmissionResult], questions: list[str]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["student", "file", *questions, "total"])
+    for r in results:
+        scores = [_points(r.questions[q].score) for q in questions]
+        writer.writerow([r.student, r.path.name, *scores, _points(r.total)])
+    return buf.getvalue()
+
+
+# ------------------------------------------------------------------------------------------
+# A folder of submissions
+# ------------------------------------------------------------------------------------------
+
+
+def _submission_files(submissions_dir: Path) -> list[Path]:
+    """Every visible regular file in the folder: not only ``*.ipynb``, so that a file handed in
+    by mistake still gets a row (of zeros)."""
+    if not submissions_dir.is_dir():
+        raise ValueError(f"submissions_dir {submissions_dir} is not a folder")
+    return sorted(
+        p for p in submissions_dir.iterdir() if p.is_file() and not p.name.startswith(".")
+    )
+
+
+def _student_names(paths: list[Path]) -> list[str]:
+    """File stems, or full file names where two files share a stem."""
+    stems = [p.stem for p in paths]
+    return [p.stem if stems.count(p.stem) == 1 else p.name for p in paths]
+
+
+def _find_solution(solutions_dir: Path, assignment: str | None) -> Path:
+    notebooks = solution_notebooks(solutions_dir)
+    names = [p.stem for p in notebooks]
+    if assignment is None:
+        if len(notebooks) > 1:
+            raise ValueError(
+                f"{solutions_dir} holds several assignments; choose one with assignment= (CLI: --assignment): {names}"
+            )
+        return notebooks[0]
+    if assignment not in names:
+        raise ValueError(f"unknown assignment {assignment!r}; {solutions_dir} holds {names}")
+    return solutions_dir / f"{assignment}.ipynb"
+
+
+def grade_submissions(
+    submissions_dir: str | Path,
+    out_dir: str | Path,
+    solutions_dir: str | Path = "solutions",
+    assignment: str | None = None,
+    timeout_per_cell: float = 30.0,
+) -> Path:
+    """Grade every file in ``submissions_dir`` against one assignment and return the CSV path.
+
+    ``assignment`` is the stem of a notebook in ``solutions_dir`` (optional when there is only
+    one).  Writes ``out_dir/grades.csv`` (columns ``student, file, <question>..., total``; the
+    student is the file name without extension), ``out_dir/feedback/<student>.md`` and the
+    autograder used, with the hidden tests, in ``out_dir/autograder/``.  One bad file never stops
+    the run: it gets zeros and a feedback note.
+    """
+    if timeout_per_cell <= 0:
+        raise ValueError(f"timeout_per_cell must be > 0 seconds, got {timeout_per_cell}")
+    out_dir = Path(out_dir)
+    files = _submission_files(Path(submissions_dir))
+    solution = _find_solution(Path(solutions_dir), assignment)
+    autograder = build_autograder(solution, out_dir / "autograder")
+    shutil.rmtree(out_dir / "feedback", ignore_errors=True)  # no stale files from an earlier run
+    results = []
+    for path, student in zip(files, _student_names(files), strict=True):
+        start = time.perf_counter()
+        result = grade_notebook(path, autograder, timeout_per_cell, student=student)
+        log.info(
+            "%s: %s / %s (%.1f s)",
+            path.name,
+            _points(result.total),
+            _points(result.possible),
+            time.perf_counter() - start,
+        )
+        atomic_write_text(
+            out_dir / "feedback" / f"{student}.md", feedback_markdown(result, autograder.name)
+        )
+        results.append(result)
+    return atomic_write_text(out_dir / "grades.csv", _grades_csv(results, list(autograder.tests)))
