@@ -24,15 +24,6 @@ from rrmbook.marl.networks import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Same numbers on every machine run: one intra-op thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _tiny(**kw) -> MAPPOConfig:
     """Small, fast settings: 4 copies, 16-slot rollouts in chunks of 8."""
     params = dict(n_envs=4, rollout_slots=16, chunk_length=8, update_epochs=2, num_minibatches=2,

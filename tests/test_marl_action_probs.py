@@ -16,14 +16,6 @@ from rrmbook.marl import AgentSpec, MAPPOConfig, MAPPOPolicy
 from rrmbook.marl.mappo import build_networks
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _policy(env, mode: str, sharpen: float = 1.0, deterministic: bool = False) -> MAPPOPolicy:
     """An untrained policy for ``env``; ``sharpen`` scales the output weights so that the
     probabilities are far from uniform."""
