@@ -13,7 +13,7 @@ not a test.
   sampled and greedy; median of 3 runs.  Table IV of Zhang & Guo reports 1.3–1.6 ms for
   the 19-cell network on a 4-core laptop.
 * Time to quality (``--quality MODE``): train the laptop preset on ``--scenario`` at
-  ``--load`` (seed 0) and every ``--eval-every`` updates evaluate the current policy, sampling
+  ``--load`` (training seed ``--seed``, default 0) and every ``--eval-every`` updates evaluate the current policy, sampling
   and greedy, with ``rrmbook.evaluate(env, policy, slots=5000, seed=0)``; print the learning
   curve, the training time (evaluations excluded) until the mean delay first reaches the
   ``--reference`` baseline (evaluated the same way) with fewer than 1 % of the packets left
@@ -23,6 +23,15 @@ not a test.
       bench_mappo.py --quality shared                      # paper-cg8, heavy, vs GMS
       bench_mappo.py --quality shared --scenario paper-random19 --load 25 --reference fp \
           --quality-slots 800000 --eval-every 20
+
+* Profile (``--profile``): where one training iteration's time goes, phase by phase
+  (environment step, observation assembly, actor and critic forward in the rollout, action
+  sampling, storage, GAE, and in the PPO epochs the actor and critic forward, the losses, the
+  backward pass and the optimiser step with gradient clipping; the rest is Python overhead),
+  for paper-cg8 and paper-hex19 in both modes, next to an estimate of the compute limit: the
+  multiply-adds one copy-slot needs (rollout forward of both networks, then per epoch their
+  forward and backward) and this core's measured dense float32 rate on matrices of these
+  sizes.
 
 One process, one thread (torch and BLAS pinned to one thread before anything is imported).
 """
@@ -44,6 +53,7 @@ import torch  # noqa: E402
 
 import rrmbook  # noqa: E402
 from rrmbook.marl import MAPPOConfig, train  # noqa: E402
+from rrmbook.marl import mappo as mappo_module  # noqa: E402
 from rrmbook.marl.mappo import MAPPO  # noqa: E402
 
 TARGET_SLOTS = {"paper-cg8": 2000, "paper-hex19": 500}
@@ -84,8 +94,9 @@ def decision_ms(scenario: str, mode: str, deterministic: bool, slots: int) -> fl
 
 
 def time_to_quality(mode: str, scenario: str, load: str | float, reference: str,
-                    budget_slots: int, eval_every: int, csv: str | None) -> None:
-    """Learning curve of the laptop preset on ``scenario`` at ``load`` (seed 0), evaluated on
+                    budget_slots: int, eval_every: int, csv: str | None, seed: int = 0) -> None:
+    """Learning curve of the laptop preset on ``scenario`` at ``load`` (training seed
+    ``seed``), evaluated on
     5,000 slots with the policy sampling its actions and with it taking the most likely
     ones, against the baseline ``reference`` evaluated the same way."""
     env = rrmbook.make_env(scenario, load=load, batch=1, seed=0)
@@ -118,7 +129,7 @@ def time_to_quality(mode: str, scenario: str, load: str | float, reference: str,
         print(f"| {record['update']} | {record['slots']:,} | {record['time_s']:.0f} | "
               f"{record['mean_queue']:.2f} | {cells[0]} | {cells[1]} |", flush=True)
 
-    train(MAPPOConfig.laptop(mode=mode), scenario, load, seed=0, budget_slots=budget_slots,
+    train(MAPPOConfig.laptop(mode=mode), scenario, load, seed=seed, budget_slots=budget_slots,
           callback=evaluate, log_csv=csv)
     print()
     for label in ("sampled", "greedy"):
@@ -130,6 +141,138 @@ def time_to_quality(mode: str, scenario: str, load: str | float, reference: str,
         if label in best:
             print(f"{mode}, {label}: best {best[label][0]:.3f} {unit} after {best[label][1]:,} "
                   f"copy-slots ({reference}: {ref.mean_delay:.3f})")
+
+
+# ------------------------------------------------------------------------------- profile
+class PhaseTimer:
+    """Wall time per named phase, collected by wrapping callables (``wrap``) for the
+    duration of a ``with`` block; nested phases are subtracted from their parents, so the
+    phases add up to the time spent inside any of them."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, float] = {}
+        self._stack: list[list[float]] = []
+        self._patches: list[tuple[object, str, object]] = []
+
+    def wrap(self, owner, name: str, phase: str) -> None:
+        original = getattr(owner, name)
+
+        def timed(*args, **kwargs):
+            self._stack.append([0.0])
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent = time.perf_counter() - start
+                inner = self._stack.pop()[0]
+                self.totals[phase] = self.totals.get(phase, 0.0) + spent - inner
+                if self._stack:
+                    self._stack[-1][0] += spent
+
+        self._patches.append((owner, name, original))
+        setattr(owner, name, timed)
+
+    def restore(self) -> None:
+        for owner, name, original in reversed(self._patches):
+            setattr(owner, name, original)
+        self._patches.clear()
+
+
+def _net_macs(net, rows_in: int) -> int:
+    """Multiply-adds of one forward step of a RecurrentNet for one row."""
+    rnn = net.rnn
+    gates, hidden = rnn.weight_ih.shape[1], rnn.hidden
+    macs = rows_in * gates + hidden * gates
+    macs += sum(m.weight.shape[1] * m.weight.shape[2] for m in net.mlp if hasattr(m, "weight"))
+    return macs + net.out.weight.shape[1] * net.out.weight.shape[2]
+
+
+def compute_limit(learner: MAPPO) -> dict:
+    """Multiply-adds per copy-slot of one training iteration, and the copy-slots per second
+    a core could reach at its measured dense float32 rate on matrices of these sizes."""
+    cfg, spec = learner.config, learner.spec
+    forward = sum(_net_macs(n, spec.obs_dim) for n in (learner.actor, learner.critic))
+    first_layer = 2 * spec.obs_dim * learner.actor.rnn.weight_ih.shape[1]  # no input gradient
+    per_row = forward + cfg.update_epochs * (3 * forward - first_layer)
+    per_copy_slot = per_row * spec.n_agents
+    rows = cfg.n_envs * spec.n_agents // max(cfg.num_minibatches, 1) * cfg.chunk_length
+    gates = learner.actor.rnn.weight_ih.shape[1]
+    rates = []
+    for m, k, n in [(rows, spec.obs_dim, gates), (rows // cfg.chunk_length, cfg.hidden_size, gates),
+                    (rows, cfg.hidden_size, cfg.hidden_size)]:
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        for _ in range(2):
+            a @ b
+        start, repeats = time.perf_counter(), 20
+        for _ in range(repeats):
+            a @ b
+        rates.append(m * k * n * repeats / (time.perf_counter() - start))
+    rate = max(rates)
+    return {"macs_per_copy_slot": per_copy_slot, "gemm_macs_per_s": rate,
+            "limit_copy_slots_per_s": rate / per_copy_slot}
+
+
+def profile(scenario: str, mode: str, iterations: int) -> tuple[dict, float, dict]:
+    """Phase times (seconds per iteration) of the laptop preset, the measured copy-slots/s
+    and the compute limit."""
+    cfg = MAPPOConfig.laptop(mode=mode)
+    env = rrmbook.make_env(scenario, load="heavy", batch=cfg.n_envs, seed=0)
+    learner = MAPPO(cfg, env, seed=0)
+    learner.iteration()  # warm-up
+    timer = PhaseTimer()
+    timer.wrap(env, "step", "rollout: env step")
+    timer.wrap(env, "reset_copies", "rollout: env step")
+    timer.wrap(learner, "_observe", "rollout: observation assembly")
+    timer.wrap(learner.actor, "step", "rollout: actor and critic forward")
+    timer.wrap(learner.critic, "step", "rollout: actor and critic forward")
+    timer.wrap(mappo_module, "gumbel_perturb", "rollout: sampling")
+    timer.wrap(mappo_module, "greedy_actions", "rollout: sampling")
+    timer.wrap(learner.storage, "insert", "rollout: storage")
+    timer.wrap(learner, "advantages", "GAE")
+    timer.wrap(learner.storage, "minibatches", "update: minibatch assembly")
+    timer.wrap(learner.actor, "forward", "update: actor and critic forward")
+    timer.wrap(learner.critic, "forward", "update: actor and critic forward")
+    timer.wrap(torch.Tensor, "backward", "update: backward")
+    timer.wrap(mappo_module, "clip_grad_norm_per_group", "update: optimiser step")
+    timer.wrap(learner.optimizer, "step", "update: optimiser step")
+    timer.wrap(learner.optimizer, "zero_grad", "update: optimiser step")
+    for name in ("clipped_surrogate", "clipped_value_loss", "approx_kl", "action_entropy",
+                 "action_log_prob", "clip_fraction"):
+        timer.wrap(mappo_module, name, "update: losses")
+    timer.wrap(learner, "_log_probs", "update: losses")
+    start = time.perf_counter()
+    try:
+        for _ in range(iterations):
+            learner.iteration()
+    finally:
+        timer.restore()
+    total = time.perf_counter() - start
+    phases = {k: v / iterations for k, v in timer.totals.items()}
+    phases["Python overhead and the rest"] = total / iterations - sum(phases.values())
+    rate = iterations * cfg.n_envs * cfg.rollout_slots / total
+    return phases, rate, compute_limit(learner)
+
+
+def print_profiles(iterations: int) -> None:
+    for scenario in TARGET_SLOTS:
+        for mode in ("shared", "separate"):
+            phases, rate, limit = profile(scenario, mode, iterations)
+            cfg = MAPPOConfig.laptop(mode=mode)
+            total = sum(phases.values())
+            print(f"\n{scenario}, {mode} (laptop preset: {cfg.n_envs} copies x "
+                  f"{cfg.rollout_slots} slots, {cfg.update_epochs} epochs x "
+                  f"{cfg.num_minibatches} minibatches): {rate:,.0f} copy-slots/s, "
+                  f"{total * 1e3:.0f} ms per iteration\n")
+            print("| phase | ms per iteration | share |")
+            print("|---|---|---|")
+            for name, sec in sorted(phases.items(), key=lambda kv: -kv[1]):
+                print(f"| {name} | {sec * 1e3:.1f} | {100 * sec / total:.1f} % |")
+            print(f"\ncompute: {limit['macs_per_copy_slot'] / 1e6:.1f} M multiply-adds per "
+                  f"copy-slot; dense float32 on this core {limit['gemm_macs_per_s'] / 1e9:.1f} "
+                  f"G multiply-adds/s -> limit {limit['limit_copy_slots_per_s']:,.0f} "
+                  f"copy-slots/s; measured {rate:,.0f} = "
+                  f"{100 * rate / limit['limit_copy_slots_per_s']:.0f} % of the limit", flush=True)
+
 
 
 def main() -> None:
@@ -145,12 +288,18 @@ def main() -> None:
                         help="training budget (copy-slots) of the time-to-quality run")
     parser.add_argument("--eval-every", type=int, default=10, help="updates between evaluations")
     parser.add_argument("--csv", help="write the learning curve of the quality run here")
+    parser.add_argument("--seed", type=int, default=0, help="training seed of the quality run")
+    parser.add_argument("--profile", action="store_true",
+                        help="print where one training iteration's time goes, per phase")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.profile:
+        print_profiles(max(args.updates // 2, 2))
+        return
     if args.quality:
         load = args.load if args.load in ("light", "medium", "heavy") else float(args.load)
         time_to_quality(args.quality, args.scenario, load, args.reference, args.quality_slots,
-                        args.eval_every, args.csv)
+                        args.eval_every, args.csv, args.seed)
         return
     print(f"Machine: {platform.processor() or platform.machine()}, Python "
           f"{platform.python_version()}, torch {torch.__version__}, 1 thread\n")

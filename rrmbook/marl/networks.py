@@ -14,9 +14,11 @@ MLP layers and one-slot recurrent steps (acting) use batched matrix products
 
 **Recurrence.**  :class:`GroupedRNN` runs an LSTM (or GRU) over the time axis and zeroes
 the recurrent state of a row where its episode starts (``starts``), so one call can run a
-stored chunk of 64 slots that crosses an episode boundary.  Sequences (training) go through
-PyTorch's fused recurrent kernels, whose time loop runs in C++; that kernel takes one
-weight set, so the update loops over the groups (the only loop over agents, separate mode).
+stored chunk of 64 slots that crosses an episode boundary.  Sequences (training) of an
+LSTM with enough work per step go through :func:`rrmbook.marl.lstm.grouped_lstm`, which
+runs every group at once as a few large matrix products with a hand-written backward;
+small ones go through PyTorch's fused kernels (``torch.lstm``/``torch.gru``, time loop in
+C++), one call per group (the only loop over agents, separate mode).
 
 **Actions.**  Per subband the actor outputs factored categorical heads: on the conflict graph
 one head over {silent, device 1..D}; in the multi-cell network a device head and a power head.
@@ -30,10 +32,14 @@ import math
 import torch
 from torch import nn
 
+from .lstm import grouped_lstm
+
 __all__ = [
     "GroupedLinear",
     "GroupedRNN",
     "RecurrentNet",
+    "uses_grouped_lstm",
+    "GROUPED_LSTM_MIN_WORK",
     "ValueNorm",
     "masked_heads",
     "head_log_probs",
@@ -71,6 +77,18 @@ class GroupedLinear(nn.Module):
         lead = x.shape[:-1]
         y = torch.baddbmm(self.bias, x.reshape(lead[0], -1, x.shape[-1]), self.weight)
         return y.reshape(*lead, -1)
+
+
+#: rows x input features per group and step from which the grouped LSTM beats PyTorch's
+#: kernel: on paper-hex19 (8-152 rows x 234 features) MAPPO trains about 1.4x faster with
+#: it; on paper-cg8 (8-32 rows x 6 features) the per-step cost of its Python loop loses to
+#: the C++ kernel (see ``benchmarks/RESULTS.md``)
+GROUPED_LSTM_MIN_WORK = 1024
+
+
+def uses_grouped_lstm(cell: str, x: torch.Tensor) -> bool:
+    """Whether stored sequences ``x (G, L, M, in)`` run through the grouped LSTM."""
+    return cell == "lstm" and x.shape[2] * x.shape[3] >= GROUPED_LSTM_MIN_WORK
 
 
 class GroupedRNN(nn.Module):
@@ -129,8 +147,13 @@ class GroupedRNN(nn.Module):
         ``starts (G, L, M)`` bool is true where a new episode begins (that row's memory is
         zeroed before the step).  Returns the outputs ``(G, L, M, hidden)``.
 
-        Each group runs through PyTorch's fused recurrent kernel (``torch.lstm`` /
-        ``torch.gru``: the time loop runs in C++), one call per group."""
+        An LSTM with enough work per step runs every group at once through
+        :func:`rrmbook.marl.lstm.grouped_lstm` (large batched products, a hand-written
+        backward; see :func:`uses_grouped_lstm`); otherwise each group runs through PyTorch's
+        fused kernel (``torch.lstm`` / ``torch.gru``), one call per group."""
+        if uses_grouped_lstm(self.cell, x):
+            return grouped_lstm(x, state, starts, self.weight_ih, self.weight_hh, self.bias_ih,
+                                self.bias_hh)
         return torch.stack([self._sequences(g, x[g], state[:, g], starts[g])
                             for g in range(x.shape[0])])
 
