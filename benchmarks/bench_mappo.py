@@ -33,6 +33,10 @@ not a test.
   forward and backward) and this core's measured dense float32 rate on matrices of these
   sizes.
 
+* LSTM (``--lstm``): forward and backward of the update's recurrent layer over one
+  minibatch of stored 64-slot chunks, through the grouped LSTM and through PyTorch's kernel,
+  on the shapes of paper-cg8 and paper-hex19 in both modes (median of 5).
+
 One process, one thread (torch and BLAS pinned to one thread before anything is imported).
 """
 
@@ -54,7 +58,9 @@ import torch  # noqa: E402
 import rrmbook  # noqa: E402
 from rrmbook.marl import MAPPOConfig, train  # noqa: E402
 from rrmbook.marl import mappo as mappo_module  # noqa: E402
+from rrmbook.marl.lstm import grouped_lstm  # noqa: E402
 from rrmbook.marl.mappo import MAPPO  # noqa: E402
+from rrmbook.marl.networks import GroupedRNN  # noqa: E402
 
 TARGET_SLOTS = {"paper-cg8": 2000, "paper-hex19": 500}
 TARGET_MS = 0.3
@@ -229,7 +235,6 @@ def profile(scenario: str, mode: str, iterations: int) -> tuple[dict, float, dic
     timer.wrap(mappo_module, "greedy_actions", "rollout: sampling")
     timer.wrap(learner.storage, "insert", "rollout: storage")
     timer.wrap(learner, "advantages", "GAE")
-    timer.wrap(learner.storage, "minibatches", "update: minibatch assembly")
     timer.wrap(learner.actor, "forward", "update: actor and critic forward")
     timer.wrap(learner.critic, "forward", "update: actor and critic forward")
     timer.wrap(torch.Tensor, "backward", "update: backward")
@@ -275,6 +280,43 @@ def print_profiles(iterations: int) -> None:
 
 
 
+def lstm_times(groups: int, rows: int, features: int, repeats: int = 5) -> tuple[float, float]:
+    """Median ms of forward + backward over 64 steps: (grouped LSTM, PyTorch's kernel)."""
+    rnn = GroupedRNN(groups, features, 64, "lstm", torch.Generator().manual_seed(0))
+    x = torch.randn(groups, 64, rows, features)
+    state = torch.zeros(2, groups, rows, 64)
+    starts = torch.rand(groups, 64, rows) < 0.02
+    paths = {
+        "grouped": lambda: grouped_lstm(x, state, starts, rnn.weight_ih, rnn.weight_hh,
+                                        rnn.bias_ih, rnn.bias_hh),
+        "torch": lambda: torch.stack([rnn._sequences(g, x[g], state[:, g], starts[g])
+                                      for g in range(groups)]),
+    }
+    out = []
+    for run in paths.values():
+        times = []
+        for _ in range(repeats + 1):
+            start = time.perf_counter()
+            run().sum().backward()
+            times.append(time.perf_counter() - start)
+        out.append(1e3 * statistics.median(times[1:]))
+    return out[0], out[1]
+
+
+def print_lstm() -> None:
+    print("| scenario, mode | groups x rows x features | grouped LSTM (ms) | torch.lstm (ms) |")
+    print("|---|---|---|---|")
+    for scenario in TARGET_SLOTS:
+        env = rrmbook.make_env(scenario, load="heavy")
+        cfg = MAPPOConfig.laptop()
+        for mode in ("shared", "separate"):
+            copies = cfg.n_envs // cfg.num_minibatches
+            groups, rows = (1, copies * env.n_agents) if mode == "shared" else (env.n_agents, copies)
+            fast, slow = lstm_times(groups, rows, env.obs_dim)
+            print(f"| {scenario}, {mode} | {groups} x {rows} x {env.obs_dim} | {fast:.1f} | "
+                  f"{slow:.1f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--updates", type=int, default=6, help="timed training iterations")
@@ -291,10 +333,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="training seed of the quality run")
     parser.add_argument("--profile", action="store_true",
                         help="print where one training iteration's time goes, per phase")
+    parser.add_argument("--lstm", action="store_true",
+                        help="time the update's LSTM through the grouped LSTM and torch.lstm")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.profile:
         print_profiles(max(args.updates // 2, 2))
+        return
+    if args.lstm:
+        print_lstm()
         return
     if args.quality:
         load = args.load if args.load in ("light", "medium", "heavy") else float(args.load)
