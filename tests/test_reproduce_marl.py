@@ -157,3 +157,15 @@ def test_shipped_policy_files_load_and_match_their_run(name):
     policy = rm.get_policy(name, train_missing=False)
     env = rrmbook.make_env(spec.scenario, load=spec.load, seed=0)
     assert rrmbook.evaluate(env, policy, slots=20, seed=0).arrived > 0
+
+
+def test_provenance_of_shipped_policies_and_learners():
+    policy = rm.provenance("cg8-heavy-shared")
+    assert policy["entry"] is rm.SHIPPED["cg8-heavy-shared"]
+    assert policy["run"]["scenario"] == "paper-cg8" and policy["config"]["mode"] == "shared"
+    assert len(policy["history"]) == policy["updates"] > 0
+    learner = rm.provenance("pf-sac")
+    assert learner["run"]["scenario"] == "pf-4x20" and learner["config"].variant == "centralised"
+    assert [h["steps"] for h in learner["history"]][-1] == rm.SHIPPED["pf-sac"].budget_steps
+    with pytest.raises(ValueError, match="unknown shipped policy or learner"):
+        rm.provenance("nope")
