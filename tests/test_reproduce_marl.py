@@ -165,7 +165,8 @@ def test_provenance_of_shipped_policies_and_learners():
     assert policy["run"]["scenario"] == "paper-cg8" and policy["config"]["mode"] == "shared"
     assert len(policy["history"]) == policy["updates"] > 0
     learner = rm.provenance("pf-sac")
-    assert learner["run"]["scenario"] == "pf-4x20" and learner["config"].variant == "centralised"
+    assert learner["run"]["scenario"] == "pf-4x20" and learner["config"]["variant"] == "centralised"
+    assert learner["updates"] > 0
     assert [h["steps"] for h in learner["history"]][-1] == rm.SHIPPED["pf-sac"].budget_steps
     with pytest.raises(ValueError, match="unknown shipped policy or learner"):
         rm.provenance("nope")

@@ -32,7 +32,7 @@ import numpy as np
 from .. import baselines
 from ..evaluate import RateResults, evaluate
 from ..offline import CQLConfig, Dataset, DQNConfig, collect, mix, train_cql
-from ..plots import rate_panels
+from ..plots import color_of, rate_panels
 from ..scenarios import make_env
 from . import zoo
 from .common import save_figure
@@ -213,7 +213,7 @@ def plot_pf(data: dict, path: Path) -> None:
                     labels={k: f"{k} data" for k in data["quality"]})
         sizes = [int(n) for n in data["size"]]
         axes[3].plot(sizes, [data["size"][str(n)]["score"] for n in sizes], "o-",
-                     color="#ff7f0e", label="CTDE-CQL")
+                     color=color_of("cql_ctde"), label="CTDE-CQL")
         best = max(r["score"] for r in data["reference"].values())
         axes[3].axhline(best, color="black", ls=":", label="best baseline")
         axes[3].set_xscale("log")

@@ -30,7 +30,7 @@ from ..io import CHECKPOINT_NAME
 from ..marl import MAPPOConfig, MAPPOPolicy, export_policy, load_checkpoint, load_policy, train
 from ..marl.mappo import POLICY_FORMAT
 from ..offline import DQNConfig, SACConfig, load_learner, train_dqn, train_sac
-from ..offline.checkpoints import export_learner, learner_history
+from ..offline.checkpoints import export_learner, learner_history, read_checkpoint
 
 __all__ = ["ShippedPolicy", "OnlineRun", "SHIPPED", "PF_SCENARIO", "data_dir", "path",
            "ensure", "provenance", "get_policy", "get_learner", "policy_path", "learner_path",
@@ -202,10 +202,9 @@ def provenance(name: str, root: str | Path | None = None) -> dict:
         state = load_checkpoint(file, formats=(POLICY_FORMAT,))
         return {"entry": entry, "run": state["run"], "config": state["config"],
                 "updates": state["updates"], "history": state["history"]}
-    history = learner_history(file)
-    learner = load_learner(file)
-    return {"entry": entry, "run": {"scenario": PF_SCENARIO, "seed": entry.seed},
-            "config": learner.config, "updates": learner.updates, "history": history}
+    state = read_checkpoint(file)
+    return {"entry": entry, "run": state["run"], "config": state["learner"]["config"],
+            "updates": int(state["learner"]["updates"]), "history": list(state["history"])}
 
 
 # ---------------------------------------------------------------------- MAPPO policies
