@@ -134,12 +134,12 @@ def downlink_sinr(gain: np.ndarray, link_power: np.ndarray, serving: np.ndarray,
     if link_power.shape[-1] != N or serving.shape != (N,):
         raise ValueError(f"link_power (..., {N}) and serving ({N},) must match gain (..., {K}, {N}); "
                          f"got {link_power.shape} and {serving.shape}")
+    devices = np.arange(N)
     onehot = np.zeros((N, K))
-    onehot[np.arange(N), serving] = 1.0
-    ap_power = link_power @ onehot  # (..., K)
-    received = np.einsum("...k,...kn->...n", ap_power, gain)
-    direct = np.take_along_axis(gain, np.broadcast_to(serving, gain.shape[:-2] + (1, N)), axis=-2)[..., 0, :]
-    signal = direct * link_power
+    onehot[devices, serving] = 1.0
+    ap_power = link_power @ onehot  # (..., K): total power of each AP
+    received = (ap_power[..., None, :] @ gain)[..., 0, :]  # sum_k P_k g_kn
+    signal = gain[..., serving, devices] * link_power  # own AP's gain on the own link
     interference_plus_noise = np.maximum(received - signal, 0.0) + noise_w
     return signal / interference_plus_noise, interference_plus_noise
 

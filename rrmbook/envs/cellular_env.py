@@ -25,6 +25,7 @@ import numpy as np
 
 from .. import checks, seeding
 from ..channel import (
+    db_to_linear,
     dbm_to_watt,
     doppler_correlation,
     downlink_sinr,
@@ -189,6 +190,20 @@ class CellularEnv(BatchedQueueEnv):
         for k, nb in enumerate(self.neighbourhoods):
             self.neighbour_matrix[nb, k] = 1.0
         self._of_ap = np.eye(self.n_agents)[self.serving]  # (N, K)
+        # precomputed once, so that a slot costs arithmetic rather than Python calls
+        self._devices = np.arange(self.n_devices)
+        self._reward_matrix = -(self._of_ap @ self.neighbour_matrix) / self.packet_size  # (N, K)
+        self._device_slot = np.where(self.device_of >= 0, self.device_of, self.n_devices)
+        self._agent_ix = np.arange(self.n_agents)[None, :, None]
+        self._batch_ix = np.arange(self.batch)[:, None, None]
+        self._subband_ix = np.arange(self.n_subbands)[None, None, :]
+        self._rate_grid = np.broadcast_to(c.rates, (self.batch, self.n_devices))
+        self._snr_scale = self.p_max / self.noise_w
+        self._sinr_cap = None if c.sinr_cap_db is None else float(db_to_linear(c.sinr_cap_db))
+        self._max_rate = float(spectral_efficiency(np.inf, c.sinr_cap_db)) \
+            if c.sinr_cap_db is not None else 10.0
+        self._queue_limit = None if c.max_queue is None else c.max_queue * self.packet_size
+        self._pad = np.zeros((self.batch, self.n_devices + 1, self.device_features), dtype=np.float32)
         self.ledger: PacketLedger | None = None
         self.reset(seed)
 
@@ -208,14 +223,15 @@ class CellularEnv(BatchedQueueEnv):
         if actions.shape != expected:
             raise ValueError(f"actions must have shape (batch, agents, subbands, 2) = {expected}, "
                              f"got {actions.shape}")
-        if not np.issubdtype(actions.dtype, np.integer):
+        if actions.dtype.kind not in "iu":
             raise TypeError(f"actions must be integers, got dtype {actions.dtype}")
         d, p = actions[..., 0], actions[..., 1]
-        if d.min() < 0 or d.max() > self.max_devices:
-            raise ValueError(f"device choices must lie in 0..{self.max_devices} (0 = silent), "
-                             f"got {d.min()}..{d.max()}")
-        if p.min() < 0 or p.max() >= len(self.levels):
-            raise ValueError(f"power levels must lie in 0..{len(self.levels) - 1}, got {p.min()}..{p.max()}")
+        if actions.min() < 0 or d.max() > self.max_devices or p.max() >= len(self.levels):
+            if d.min() < 0 or d.max() > self.max_devices:
+                raise ValueError(f"device choices must lie in 0..{self.max_devices} (0 = silent), "
+                                 f"got {d.min()}..{d.max()}")
+            raise ValueError(f"power levels must lie in 0..{len(self.levels) - 1}, "
+                             f"got {p.min()}..{p.max()}")
         return actions
 
     def link_power(self, actions) -> np.ndarray:
@@ -231,12 +247,11 @@ class CellularEnv(BatchedQueueEnv):
                 raise ValueError(f"LinkPowers.power must lie in [0, P_max = {self.p_max:.4g} W]")
             return np.minimum(p, self.p_max)
         actions = self._check_actions(actions)
-        dev = self.device_of[np.arange(self.n_agents)[None, :, None], actions[..., 0]]  # (B, K, H)
-        power = np.where(dev >= 0, self.levels[actions[..., 1]], 0.0)
+        # the device each AP serves on each subband, (B, K, H); silence (and padding) points
+        # at a spare column N that is dropped at the end
+        dev = self._device_slot[self._agent_ix, actions[..., 0]]
         out = np.zeros((self.batch, self.n_subbands, self.n_devices + 1))
-        b = np.arange(self.batch)[:, None, None]
-        h = np.arange(self.n_subbands)[None, None, :]
-        out[b, h, np.where(dev >= 0, dev, self.n_devices)] = power
+        out[self._batch_ix, self._subband_ix, dev] = self.levels[actions[..., 1]]
         return out[..., : self.n_devices]
 
     def actions_from_link_power(self, link_power: np.ndarray) -> np.ndarray:
@@ -288,32 +303,36 @@ class CellularEnv(BatchedQueueEnv):
         self.arrivals = poisson_arrivals(self._traffic, self.config.rates, self.batch)
         self._refresh_zeta()
         silent = np.zeros((self.batch, self.n_subbands, self.n_devices))
-        self._last = self._measure(self._gain(before), silent, np.full_like(silent, self.noise_w),
-                                   silent)
+        direct = self._gain(before)[..., self.serving, self._devices]
+        self._last = self._measure(direct, silent, np.full_like(silent, self.noise_w), silent)
         return self.observe()
 
     def _gain(self, beta: np.ndarray) -> np.ndarray:
         """g = alpha |beta|^2 (Z-11), ``(B, H, K, N)`` float32 (fading precision is ample)."""
-        return self._alpha32 * (beta.real ** 2 + beta.imag ** 2)
+        power = beta.real ** 2
+        power += beta.imag ** 2
+        power *= self._alpha32
+        return power
 
-    def _measure(self, gain, link_power, ipn, rate) -> np.ndarray:
+    def _measure(self, direct, link_power, ipn, rate) -> np.ndarray:
         """The per-subband features of o_n (Z-18), scaled to O(1): SNR at P_max (dB/10),
-        power / P_max, interference-plus-noise over noise (dB/10), rate / max rate."""
-        direct = np.take_along_axis(gain, np.broadcast_to(self.serving, gain.shape[:-2] + (1, self.n_devices)),
-                                    axis=-2)[..., 0, :]
-        snr_db = 10 * np.log10(direct * self.p_max / self.noise_w)
-        inr_db = 10 * np.log10(ipn / self.noise_w)
-        max_rate = float(spectral_efficiency(np.inf, self.config.sinr_cap_db)) \
-            if self.config.sinr_cap_db is not None else 10.0
-        feats = np.stack([snr_db / 10, link_power / self.p_max, inr_db / 10, rate / max_rate],
-                         axis=-1).astype(np.float32)  # (B, H, N, 4)
-        return feats.transpose(0, 2, 1, 3).reshape(self.batch, self.n_devices, -1)  # (B, N, H*4)
+        power / P_max, interference-plus-noise over noise (dB/10), rate / max rate, from the
+        gains of the serving links ``direct (B, H, N)``.  Returns ``(B, N, H*4)`` float32,
+        subband-major within a device."""
+        feats = np.empty((self.batch, self.n_devices, self.n_subbands, len(_PER_SUBBAND)),
+                         dtype=np.float32)
+        by_device = feats.transpose(0, 2, 1, 3)  # (B, H, N, 4) view
+        by_device[..., 0] = np.log10(direct * self._snr_scale)
+        by_device[..., 1] = link_power / self.p_max
+        by_device[..., 2] = np.log10(ipn / self.noise_w)
+        by_device[..., 3] = rate / self._max_rate
+        return feats.reshape(self.batch, self.n_devices, -1)
 
     def observe(self) -> Observation:
-        pad = np.zeros((self.batch, self.n_devices + 1, self.device_features), dtype=np.float32)
+        pad = self._pad  # row N stays zero: the padding of absent devices
         pad[:, :-1, 0] = self.zeta / self.packet_size
         pad[:, :-1, 1:] = self._last
-        X = pad[:, self.obs_index].reshape(self.batch, self.n_agents, -1)
+        X = pad[:, self.obs_index].reshape(self.batch, self.n_agents, -1)  # a fresh array
         return Observation(X=X, t=self.t)
 
     def state(self) -> CellularState:
@@ -321,7 +340,7 @@ class CellularEnv(BatchedQueueEnv):
 
     def rewards(self, q_bits: np.ndarray) -> np.ndarray:
         """R_k = -(queued packets of the devices of C(k)) (Z-9, Z-10 with bits / L)."""
-        return -((q_bits / self.packet_size) @ self._of_ap) @ self.neighbour_matrix
+        return q_bits @ self._reward_matrix
 
     def rates(self, gain: np.ndarray, link_power: np.ndarray):
         """Spectral efficiency ``(B, H, N)`` of every link and the I+N it sees (Z-12)."""
@@ -329,26 +348,43 @@ class CellularEnv(BatchedQueueEnv):
         se = np.where(link_power > 0, spectral_efficiency(sinr, self.config.sinr_cap_db), 0.0)
         return se, ipn
 
+    def _slot_rates(self, power: np.ndarray):
+        """:meth:`rates` of the current slot's gains, with the products it needs cached:
+        the same arithmetic as :func:`~rrmbook.channel.downlink_sinr` (a test checks that
+        they agree), without rebuilding its helper arrays every slot."""
+        gain = self.gain
+        direct = gain[..., self.serving, self._devices]  # (B, H, N)
+        received = ((power @ self._of_ap)[..., None] * gain).sum(axis=-2)  # sum_k P_k g_kn
+        signal = direct * power
+        ipn = np.maximum(received - signal, 0.0)
+        ipn += self.noise_w
+        sinr = signal / ipn
+        if self._sinr_cap is not None:
+            np.minimum(sinr, self._sinr_cap, out=sinr)
+        se = np.log2(1.0 + sinr)
+        se *= power > 0
+        return se, ipn, direct
+
     def step(self, actions) -> StepResult:
         power = self.link_power(actions)
-        se, ipn = self.rates(self.gain, power)
+        se, ipn, direct = self._slot_rates(power)
         capacity = self.bits_per_unit_rate * se.sum(axis=1)  # bits each link could carry
         zeta, q, served = queue_step(self.q, self.arrivals * self.packet_size, capacity)
         if self.ledger is not None:
             self.ledger.record(self.arrivals, served, capacity)
         rewards = self.rewards(q)
-        self._last = self._measure(self.gain, power, ipn, se)
+        self._last = self._measure(direct, power, ipn, se)
         self.q = q
         self.t += 1
         self.slot_in_episode += 1
         truncated = self.slot_in_episode >= self.config.episode_slots
-        if self.config.max_queue is not None:
-            truncated |= (q / self.packet_size).max(axis=1) > self.config.max_queue
+        if self._queue_limit is not None:
+            truncated |= q.max(axis=1) > self._queue_limit
         info = {"link_power": power, "rate": se, "served_bits": served, "capacity_bits": capacity,
                 "arrivals": self.arrivals, "zeta": zeta}
         self.beta = gauss_markov_step(self.beta, self.rho, self._fading)
         self.gain = self._gain(self.beta)
-        self.arrivals = poisson_arrivals(self._traffic, self.config.rates, self.batch)
+        self.arrivals = self._traffic.poisson(self._rate_grid)  # = poisson_arrivals(...)
         self._refresh_zeta()
         return StepResult(obs=self.observe(), rewards=rewards, truncated=truncated, info=info)
 

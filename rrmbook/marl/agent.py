@@ -147,14 +147,16 @@ class MAPPOPolicy(Policy):
         self.spec.check(env_spec, self.mode)
         super().reset(env, rng)
         self._n_agents = env_spec.n_agents
-        self._mask = device_mask(env, self.mode)[:, :, None]  # (G, M, 1, D+1)
+        self._device = self.actor.rnn.weight_ih.device
+        self._queue_mask = self._queue_mask.to(self._device)
+        self._mask = device_mask(env, self.mode)[:, :, None].to(self._device)  # (G, M, 1, D+1)
         self._state = self.actor.initial_state(self._mask.shape[1])
         self._generator = torch.Generator().manual_seed(int(rng.integers(0, 2**63 - 1)))
 
     @torch.inference_mode()
     def act(self, obs, state=None) -> np.ndarray:
-        X = scale_observation(torch.from_numpy(obs.X), self._queue_mask, self.queue_scale,
-                              self.queue_log)
+        X = scale_observation(torch.from_numpy(obs.X).to(self._device), self._queue_mask,
+                              self.queue_scale, self.queue_log)
         x = to_groups(X, self.mode)
         logits, self._state = self.actor.step(x, self._state)
         logits = logits.unflatten(-1, (self.spec.n_subbands, sum(self.spec.head_sizes)))
@@ -164,7 +166,7 @@ class MAPPOPolicy(Policy):
         actions = from_groups(actions, self.mode, self._n_agents)
         if len(self.spec.head_sizes) == 1:
             actions = actions[..., 0]
-        return actions.numpy()
+        return actions.cpu().numpy()
 
     @torch.inference_mode()
     def action_probs(self, X, env=None) -> tuple[np.ndarray, ...]:
@@ -206,11 +208,14 @@ class MAPPOPolicy(Policy):
             if env.n_agents != n_agents:
                 raise ValueError(f"env has {env.n_agents} agents, X has {n_agents}")
             mask = device_mask(env, self.mode, batch)
-        x = scale_observation(X, self._queue_mask, self.queue_scale, self.queue_log)
+        device = self.actor.rnn.weight_ih.device
+        mask = mask.to(device)
+        x = scale_observation(X.to(device), self._queue_mask.to(device), self.queue_scale,
+                              self.queue_log)
         state = self.actor.initial_state(mask.shape[1])
         for t in range(n_slots):
             logits, state = self.actor.step(to_groups(x[t], self.mode), state)
         logits = logits.unflatten(-1, (self.spec.n_subbands, sum(self.spec.head_sizes)))
         heads = masked_heads(logits, mask[:, :, None], self.spec.head_sizes)
-        return tuple(from_groups(torch.softmax(h, dim=-1), self.mode, n_agents).numpy()
+        return tuple(from_groups(torch.softmax(h, dim=-1), self.mode, n_agents).cpu().numpy()
                      for h in heads)

@@ -141,6 +141,13 @@ class MAPPOConfig:
     reward_scale : the individual rewards R_k (minus queued packets in the neighbourhood)
         are multiplied by this constant.
     checkpoint_interval : updates between checkpoints (when a directory is given).
+    device : where the networks, the rollout storage and the update run: ``"cpu"`` (the
+        default), ``"cuda"``/``"cuda:N"``, or ``"auto"`` (CUDA when PyTorch sees a GPU, else
+        the CPU).  The environments stay NumPy on the CPU, and every random draw of the
+        learner (action sampling, minibatch order) is made on the CPU and then moved, so a
+        run's random numbers do not depend on the device; the arithmetic on a GPU differs
+        within floating-point tolerance.  Neither this nor ``checkpoint_interval`` is part
+        of what a resumed run must match.
     """
 
     mode: str = "shared"
@@ -172,6 +179,7 @@ class MAPPOConfig:
     queue_log: bool = True
     reward_scale: float = 0.1
     checkpoint_interval: int = 20
+    device: str = "cpu"
 
     def __post_init__(self) -> None:
         choices = {"mode": MODES, "cell": ("lstm", "gru"), "activation": ("tanh", "relu"),
@@ -215,6 +223,12 @@ class MAPPOConfig:
             raise ValueError(f"MAPPOConfig.num_minibatches ({self.num_minibatches}) must not exceed "
                              f"the chunks per agent network and rollout, n_envs × rollout_slots / "
                              f"chunk_length = {sequences}")
+        if self.device != "auto":
+            try:
+                torch.device(self.device)
+            except (RuntimeError, TypeError):
+                raise ValueError(f"MAPPOConfig.device must be 'cpu', 'cuda', 'cuda:N' or 'auto', "
+                                 f"got {self.device!r}") from None
         for name in ("anneal_lr", "normalize_advantages", "value_norm", "queue_log"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"MAPPOConfig.{name} must be True or False, "
@@ -236,6 +250,18 @@ class MAPPOConfig:
                       clip=0.2, value_clip=0.2, target_kl=None, anneal_lr=False, max_grad_norm=10.0,
                       checkpoint_interval=5)
         return cls(**(params | overrides))
+
+
+def resolve_device(device: str) -> torch.device:
+    """The torch device of ``MAPPOConfig.device``: ``"auto"`` is CUDA when available, else
+    the CPU; asking for CUDA on a machine without it is an error naming the field."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"MAPPOConfig.device={device!r} but PyTorch sees no CUDA device here; "
+                         f"use 'cpu' or 'auto'")
+    return resolved
 
 
 def build_networks(config: MAPPOConfig, spec: AgentSpec,
@@ -301,36 +327,41 @@ class MAPPO:
         self.run = run or {"scenario": env.config.name, "seed": self.seed}
         self.spec = AgentSpec.from_env(env)
         self.mode = config.mode
-        self.actor, self.critic = build_networks(
+        self.device = resolve_device(config.device)
+        actor, critic = build_networks(  # initialised on the CPU: the same weights anywhere
             config, self.spec, seeding.torch_generator(seed, Stream.MAPPO_INIT))
+        self.actor, self.critic = actor.to(self.device), critic.to(self.device)
         groups = self.actor.rnn.weight_ih.shape[0]
-        self.value_norm = ValueNorm(groups, config.value_norm_beta)
+        self.value_norm = ValueNorm(groups, config.value_norm_beta).to(self.device)
         params = [*self.actor.parameters(), *self.critic.parameters()]
         if config.optimizer == "adam":
-            self.optimizer = torch.optim.Adam(params, lr=config.lr, eps=config.optim_eps)
+            # the fused kernel: one pass over all parameters (3x faster on paper-hex19's
+            # separate networks than the per-tensor loop, the same update within rounding)
+            self.optimizer = torch.optim.Adam(params, lr=config.lr, eps=config.optim_eps,
+                                              fused=True)
         else:
             self.optimizer = torch.optim.RMSprop(params, lr=config.lr, alpha=0.99,
                                                  eps=config.optim_eps)
         self.generator = seeding.torch_generator(seed, Stream.MAPPO_SAMPLE)
-        self.mask = device_mask(env, self.mode)  # (G, M, D+1)
+        self.mask = device_mask(env, self.mode).to(self.device)  # (G, M, D+1)
         rows = self.mask.shape[1]
         n_heads = len(self.spec.head_sizes)
         self.storage = RolloutStorage(groups, config.rollout_slots, rows, self.spec.obs_dim,
                                       (self.spec.n_subbands, n_heads), config.chunk_length,
-                                      (self.actor.rnn.n_state, config.hidden_size))
-        self.queue_mask = self.spec.queue_mask()
+                                      (self.actor.rnn.n_state, config.hidden_size), self.device)
+        self.queue_mask = self.spec.queue_mask().to(self.device)
         self.obs = env.reset(seed=self.seed)
         self.actor_state = self.actor.initial_state(rows)
         self.critic_state = self.critic.initial_state(rows)
-        self.starts = torch.ones(groups, rows, dtype=torch.bool)
+        self.starts = torch.ones(groups, rows, dtype=torch.bool, device=self.device)
         self.slots, self.updates, self.elapsed = 0, 0, 0.0
         self.history: list[dict] = []
 
     # ------------------------------------------------------------------ helpers
     def _observe(self, obs) -> torch.Tensor:
         """X_k of every agent, scaled, in the group layout ``(G, M, F)``."""
-        X = scale_observation(torch.from_numpy(obs.X), self.queue_mask, self.config.queue_scale,
-                              self.config.queue_log)
+        X = scale_observation(torch.from_numpy(obs.X).to(self.device), self.queue_mask,
+                              self.config.queue_scale, self.config.queue_log)
         return to_groups(X, self.mode)
 
     def _log_probs(self, logits: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -365,10 +396,10 @@ class MAPPO:
             actions = greedy_actions(tuple(gumbel_perturb(lp, self.generator) for lp in log_probs))
             env_actions = from_groups(actions, self.mode, n_agents)
             step = env.step((env_actions[..., 0] if len(self.spec.head_sizes) == 1
-                             else env_actions).numpy())
+                             else env_actions).cpu().numpy())
             truncated = torch.from_numpy(step.truncated)
-            cut = to_groups(truncated[:, None].expand(-1, n_agents), self.mode)
-            rewards = to_groups(torch.from_numpy(step.rewards).float(), self.mode)
+            cut = to_groups(truncated[:, None].expand(-1, n_agents), self.mode).to(self.device)
+            rewards = to_groups(torch.from_numpy(step.rewards).float(), self.mode).to(self.device)
             st.insert(t, obs=x, actions=actions, log_probs=action_log_prob(log_probs, actions),
                       values=value[..., 0], rewards=rewards * c.reward_scale, starts=self.starts,
                       cut=cut, actor_state=self.actor_state, critic_state=self.critic_state)
@@ -507,7 +538,7 @@ class MAPPO:
             raise ValueError(f"the checkpoint belongs to another run: {'; '.join(diffs)}")
         config = asdict(self.config)
         diffs = [f"{k}: checkpoint {state['config'].get(k)!r} vs {v!r}" for k, v in config.items()
-                 if state["config"].get(k) != v and k != "checkpoint_interval"]
+                 if state["config"].get(k) != v and k not in ("checkpoint_interval", "device")]
         if diffs:
             raise ValueError(f"the checkpoint was trained with another MAPPOConfig: "
                              f"{'; '.join(diffs)}")
@@ -519,8 +550,9 @@ class MAPPO:
         _env_restore(self.env, state["env"])
         self.obs = self.env.observe()
         rollout = state["rollout"]
-        self.actor_state, self.critic_state = rollout["actor_state"], rollout["critic_state"]
-        self.starts = rollout["starts"]
+        self.actor_state = rollout["actor_state"].to(self.device)
+        self.critic_state = rollout["critic_state"].to(self.device)
+        self.starts = rollout["starts"].to(self.device)
         self.slots, self.updates = state["slots"], state["updates"]
         self.elapsed, self.history = state["elapsed"], list(state["history"])
 
@@ -536,7 +568,7 @@ def load_checkpoint(path: str | Path, formats: tuple[str, ...] = (FORMAT,)) -> d
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    state = torch.load(path, weights_only=True)
+    state = torch.load(path, weights_only=True, map_location="cpu")
     if not isinstance(state, dict) or state.get("format") not in formats:
         raise ValueError(f"{path} is not a rrmbook MAPPO checkpoint (format "
                          f"{' or '.join(map(repr, formats))})")
@@ -666,4 +698,6 @@ def train(config: MAPPOConfig | None = None, scenario: str = "paper-cg8",
                 learner.save(checkpoint)
             if stop:
                 break
-    return learner.policy().copy(), learner.history
+    policy = learner.policy().copy()
+    policy.actor.cpu()  # a trained policy acts on the CPU, like every other policy
+    return policy, learner.history

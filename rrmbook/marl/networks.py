@@ -113,7 +113,8 @@ class GroupedRNN(nn.Module):
 
     def initial_state(self, rows: int) -> torch.Tensor:
         """Zero recurrent state for ``rows`` rows per group."""
-        return torch.zeros(self.n_state, self.weight_ih.shape[0], rows, self.hidden)
+        return torch.zeros(self.n_state, self.weight_ih.shape[0], rows, self.hidden,
+                           device=self.weight_ih.device)
 
     def _sequences(self, g: int, x: torch.Tensor, state: torch.Tensor,
                    starts: torch.Tensor) -> torch.Tensor:
@@ -129,7 +130,7 @@ class GroupedRNN(nn.Module):
         flat = begins.flatten()  # positions in (row, time) order
         sequence = flat.cumsum(0) - 1  # sequence of every position
         first_step = torch.nonzero(flat).flatten() % L  # where each sequence begins
-        offset = torch.arange(L).repeat(M) - first_step[sequence]  # time within its sequence
+        offset = torch.arange(L, device=x.device).repeat(M) - first_step[sequence]  # time within its sequence
         packed = x.new_zeros(L, int(flat.sum()), x.shape[-1])
         packed[offset, sequence] = x.transpose(0, 1).reshape(M * L, -1)
         initial = state.new_zeros(state.shape[0], packed.shape[1], state.shape[-1])
@@ -161,7 +162,22 @@ class GroupedRNN(nn.Module):
         """One slot (acting) for all groups at once: ``x (G, M, in)`` -> output ``(G, M,
         hidden)`` and the new state.  The cell equations are those of ``nn.LSTM``/``nn.GRU``,
         written out with batched products so that no loop over groups is needed.  The caller
-        zeroes the state of rows that start an episode."""
+        zeroes the state of rows that start an episode.
+
+        With one group (a shared network) the step is PyTorch's fused cell
+        (``torch.lstm_cell`` / ``torch.gru_cell``): the same equations in one call."""
+        if self.weight_ih.shape[0] == 1:
+            weights = (self.weight_ih[0], self.weight_hh[0], self.bias_ih[0], self.bias_hh[0])
+            if self.cell == "lstm":
+                h, c = torch.lstm_cell(x[0], (state[0, 0], state[1, 0]), *weights)
+                return h[None], torch.stack([h, c])[:, None]
+            h = torch.gru_cell(x[0], state[0, 0], *weights)
+            return h[None], h[None, None]
+        return self.step_equations(x, state)
+
+    def step_equations(self, x: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`step` written out: the gates of every group from two batched products,
+        then the cell's element-wise equations (what runs with several groups)."""
         h = state[0]
         gx = torch.baddbmm(self.bias_ih.unsqueeze(1), x, self.weight_ih.transpose(1, 2))
         gh = torch.baddbmm(self.bias_hh.unsqueeze(1), h, self.weight_hh.transpose(1, 2))
@@ -212,7 +228,9 @@ class RecurrentNet(nn.Module):
     def step(self, x: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One slot ``x (G, M, in)`` -> ``(G, M, out)`` and the new recurrent state."""
         features, state = self.rnn.step(x, state)
-        return self.out(self.mlp(features)), state
+        for layer in self.mlp:  # direct calls: one slot is small, module dispatch is not
+            features = layer.forward(features)
+        return self.out.forward(features), state
 
 
 class ValueNorm(nn.Module):
@@ -300,7 +318,8 @@ def gumbel_perturb(logits: torch.Tensor, generator: torch.Generator) -> torch.Te
     """``logits`` plus independent standard Gumbel noise: the argmax of every head of the
     result is a sample from that head's softmax (the Gumbel-max trick), reproducible with
     ``generator``.  Sampling an action is ``greedy_actions(masked_heads(gumbel_perturb(...)))``."""
-    u = torch.rand(logits.shape, generator=generator).clamp_(min=1e-20)
+    # drawn where the generator lives (the CPU), then moved: the same samples on any device
+    u = torch.rand(logits.shape, generator=generator).clamp_(min=1e-20).to(logits.device)
     return logits - torch.log(-torch.log(u))
 
 

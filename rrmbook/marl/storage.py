@@ -29,23 +29,25 @@ class RolloutStorage:
     """
 
     def __init__(self, groups: int, slots: int, rows: int, obs_dim: int, action_shape: tuple[int, ...],
-                 chunk_length: int, state_shape: tuple[int, int]) -> None:
+                 chunk_length: int, state_shape: tuple[int, int],
+                 device: torch.device | str = "cpu") -> None:
         if slots % chunk_length:
             raise ValueError(f"slots ({slots}) must be a multiple of chunk_length ({chunk_length})")
         self.groups, self.slots, self.rows, self.chunk_length = groups, slots, rows, chunk_length
         self.n_chunks = slots // chunk_length
         shape = (groups, slots, rows)
-        self.obs = torch.zeros(*shape, obs_dim)
-        self.actions = torch.zeros(*shape, *action_shape, dtype=torch.int64)
-        self.log_probs = torch.zeros(shape)
-        self.values = torch.zeros(shape)
-        self.rewards = torch.zeros(shape)
-        self.starts = torch.zeros(shape, dtype=torch.bool)
-        self.cut = torch.zeros(shape, dtype=torch.bool)
-        self.final_values = torch.zeros(shape)
+        on = {"device": device}
+        self.obs = torch.zeros(*shape, obs_dim, **on)
+        self.actions = torch.zeros(*shape, *action_shape, dtype=torch.int64, **on)
+        self.log_probs = torch.zeros(shape, **on)
+        self.values = torch.zeros(shape, **on)
+        self.rewards = torch.zeros(shape, **on)
+        self.starts = torch.zeros(shape, dtype=torch.bool, **on)
+        self.cut = torch.zeros(shape, dtype=torch.bool, **on)
+        self.final_values = torch.zeros(shape, **on)
         n_state, hidden = state_shape
-        self.actor_state = torch.zeros(self.n_chunks, n_state, groups, rows, hidden)
-        self.critic_state = torch.zeros(self.n_chunks, n_state, groups, rows, hidden)
+        self.actor_state = torch.zeros(self.n_chunks, n_state, groups, rows, hidden, **on)
+        self.critic_state = torch.zeros(self.n_chunks, n_state, groups, rows, hidden, **on)
 
     def insert(self, t: int, *, obs, actions, log_probs, values, rewards, starts, cut,
                actor_state, critic_state) -> None:
@@ -89,7 +91,8 @@ class RolloutStorage:
         states = {"actor_state": self._chunk_states(self.actor_state),
                   "critic_state": self._chunk_states(self.critic_state)}
         n_sequences = self.n_chunks * self.rows
-        order = torch.randperm(n_sequences, generator=generator)
+        # the order is drawn on the generator's device (the CPU): the same on any device
+        order = torch.randperm(n_sequences, generator=generator).to(self.obs.device)
         for idx in torch.tensor_split(order, n_minibatches):
             batch = {name: x[:, :, idx] for name, x in data.items()}
             batch |= {name: x[:, :, idx] for name, x in states.items()}
