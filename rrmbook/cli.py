@@ -5,6 +5,8 @@
     rrmbook evaluate --checkpoint runs/mappo/last.pt --slots 5000
     rrmbook compare  --scenario paper-cg8 --load light --policies gms llq qcsma
     rrmbook reproduce fig8 [--slots 5000] [--out results/]
+    rrmbook sweep SPEC.yaml --store DIR [--backend local|ray] [--workers N] [--address A]
+    rrmbook sweep status DIR | rrmbook sweep report DIR [--json]
     rrmbook scenarios | rrmbook policies
     rrmbook exercises build
     rrmbook grade SUBMISSIONS_DIR --out grading-output
@@ -143,6 +145,52 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
+_SWEEP_USAGE = ("usage: rrmbook sweep SPEC --store DIR [--backend local|ray] [--workers N] "
+                "[--address A] [--retry-failed] | rrmbook sweep status DIR | "
+                "rrmbook sweep report DIR [--json]")
+
+
+def cmd_sweep(args) -> int:
+    from .experiments import sweeps
+
+    words = list(args.words)
+    if words and words[0] == "run":  # `rrmbook sweep run SPEC` is the same as `sweep SPEC`
+        words = words[1:]
+    if len(words) == 2 and words[0] in ("status", "report"):
+        action, folder = words
+        if action == "status":
+            s = sweeps.status(folder)
+            if args.json:
+                print(json.dumps(s, indent=2))
+                return 0
+            print(f"{s['name']} in {s['store']}: {s['done']} done, {s['failed']} failed, "
+                  f"{s['pending']} pending of {s['total']} cells")
+            for key in s["failed_cells"]:
+                print(f"  failed: {key}")
+            return 0
+        rep = sweeps.report(folder, pool_drops=args.pool_drops)
+        print(json.dumps(rep.to_dict(), indent=2) if args.json else rep.format())
+        return 0
+    if len(words) != 1:
+        raise ValueError(_SWEEP_USAGE)
+    if args.store is None:
+        raise ValueError(f"--store DIR is needed to run a sweep; {_SWEEP_USAGE}")
+    try:
+        rep = sweeps.sweep(words[0], store=args.store, backend=args.backend,
+                           workers=args.workers, address=args.address,
+                           retry_failed=args.retry_failed, progress=not args.quiet,
+                           num_cpus=args.num_cpus)
+    except ImportError as err:  # the ray backend without Ray
+        print(f"rrmbook: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\nrrmbook: sweep interrupted; the finished cells are in {args.store}: run the "
+              "same command again to continue", file=sys.stderr)
+        return 130
+    print(json.dumps(rep.to_dict(), indent=2) if args.json else rep.format())
+    return 0
+
+
 def cmd_scenarios(args) -> int:
     from .scenarios import SCENARIOS
 
@@ -255,6 +303,29 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--retrain", action="store_true",
                     help="train the MAPPO policies the figure uses again (minutes each)")
     sp.set_defaults(func=cmd_reproduce)
+
+    sp = sub.add_parser(
+        "sweep", help="run a multi-seed sweep (scenario x load x method x seed) into a "
+                      "resumable store; `sweep status DIR`, `sweep report DIR`",
+        description="rrmbook sweep SPEC --store DIR runs the grid of a YAML/TOML/JSON spec "
+                    "(continuing where an interrupted run stopped); rrmbook sweep status DIR "
+                    "counts done, failed and pending cells; rrmbook sweep report DIR prints "
+                    "the aggregated table (n, mean, 95 % confidence interval over seeds).")
+    sp.add_argument("words", nargs="+", metavar="ARG", help="SPEC, or status DIR, or report DIR")
+    sp.add_argument("--store", default=None, help="the result folder (created if missing)")
+    sp.add_argument("--backend", default="local", help="local (process pool) or ray")
+    sp.add_argument("--workers", type=int, default=None,
+                    help="worker processes, or CPUs of a local Ray (default: free cores)")
+    sp.add_argument("--address", default=None,
+                    help="ray: 'auto' or HOST:PORT of an existing cluster (default: start a "
+                         "local Ray)")
+    sp.add_argument("--num-cpus", type=int, default=1, help="ray: CPUs per cell (task)")
+    sp.add_argument("--retry-failed", action="store_true", help="run failed cells again")
+    sp.add_argument("--json", action="store_true", help="print the table (or status) as JSON")
+    sp.add_argument("--pool-drops", action="store_true",
+                    help="report: pool the layout drops of a configuration into one row")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sp.set_defaults(func=cmd_sweep)
 
     sub.add_parser("scenarios", help="list named scenarios").set_defaults(func=cmd_scenarios)
     sub.add_parser("policies", help="list baseline policies").set_defaults(func=cmd_policies)

@@ -6,6 +6,9 @@ agents.
   :func:`load_result` (``rrmbook reproduce NAME``);
 - :mod:`~rrmbook.experiments.zoo`: the one registry of shipped MAPPO policies and
   offline-MARL learners (path, get, train when missing, provenance);
+- :mod:`~rrmbook.experiments.sweeps`: multi-seed sweeps with confidence intervals
+  (:func:`sweep`, :func:`sweep_report`, :func:`sweep_status`; ``rrmbook sweep``), on a
+  local process pool or a Ray cluster, into a resumable store;
 - :mod:`~rrmbook.experiments.conflict_graph` (Figs. 7-8),
   :mod:`~rrmbook.experiments.multicell` (Figs. 9-11, Table IV),
   :mod:`~rrmbook.experiments.learning` (Figs. 12-13, Table V, scaling) and
@@ -15,9 +18,13 @@ A new figure goes into the module of its paper section as a ``<name>_data`` func
 ``plot_<name>`` function, plus one line in :data:`FIGURES`.
 """
 
-from . import zoo
+from . import sweeps, zoo
 from .registry import DATA_COMMAND, FIGURES, load_result, reproduce
+from .sweeps import SweepSpec, register_method, sweep
+from .sweeps import report as sweep_report
+from .sweeps import status as sweep_status
 from .zoo import SHIPPED, get_learner, get_policy
 
 __all__ = ["FIGURES", "DATA_COMMAND", "load_result", "reproduce", "zoo", "SHIPPED",
-           "get_policy", "get_learner"]
+           "get_policy", "get_learner", "sweeps", "sweep", "sweep_report", "sweep_status",
+           "SweepSpec", "register_method"]

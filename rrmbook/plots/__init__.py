@@ -34,6 +34,9 @@ function                       what it draws (module)
 ``sinr_map``                   SINR (dB) at every point of a grid, with the layout on top
 ``objective_history``          objective value against iteration (FP, WMMSE, ...) (``cellular``)
 ``rate_panels``                sum rate, 5th-percentile rate and score bars (``pf``, Figs. 4-6)
+``interval_bars``              grouped bars of means with confidence-interval error bars
+``interval_lines``             means against load with confidence bands (``intervals``)
+``as_interval``                (mean, low, high) of an Interval, a report row or a triple
 ``table_html``                 the HTML of a plain table (``tables``)
 ``show_table``                 display a plain HTML table in a notebook (``tables``)
 =============================  ===============================================================
@@ -69,6 +72,7 @@ from .common import (
     training_curve,
 )
 from .conflict import AGENT_COLORS, activity_grid, draw_conflict_graph, subband_schedules
+from .intervals import as_interval, interval_bars, interval_lines
 from .pf import RATE_METRICS, rate_panels
 from .style import (
     METHOD_ALIASES,
@@ -108,6 +112,10 @@ __all__ = [
     "training_curve",
     "VERDICT_COLORS",
     "mismatch_table",
+    # confidence intervals
+    "as_interval",
+    "interval_bars",
+    "interval_lines",
     # conflict graphs
     "AGENT_COLORS",
     "draw_conflict_graph",

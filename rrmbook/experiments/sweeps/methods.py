@@ -1,0 +1,329 @@
+"""The method registry of the sweeps: one name, one kind, one function per method.
+
+A method is either an *evaluation* (a baseline or a shipped policy, run through
+:func:`rrmbook.evaluate` with the cell's seed) or a *training* (a learner trained with the
+cell's seed, then evaluated on every evaluation seed of the spec).  Each one is a
+:class:`Method`: its ``run(cell) -> dict`` does the cell's work in a worker process and
+returns ``{"metrics": {...}, "evaluations": [...], ...}``; its ``defaults`` are the
+parameters a spec may set (``params``), and ``check`` validates them before any work.
+
+=========================  ========  =====================================================
+name                       kind      what a cell does
+=========================  ========  =====================================================
+every baseline             evaluate  ``rrmbook.baselines.get(name, **kwargs)`` (``rrmbook
+                                     policies``); params: ``kwargs``
+every shipped policy       evaluate  ``zoo.get_policy(name)`` / ``zoo.get_learner(name)``
+                                     (``cg8-heavy-shared``, ``pf-sac``, ...)
+``mappo_shared``,          train     recurrent MAPPO (:func:`rrmbook.marl.train`); params:
+``mappo_separate``                   ``preset`` (laptop/paper), ``budget_slots``,
+                                     ``config`` (field overrides), ``deterministic``
+``online_sac``,            train     online centralised SAC / DQN on ``pf-4x20``; params:
+``online_dqn``                       ``budget_steps``, ``config``, ``eval_every``
+``cql_centralised``,       train     CQL (on SAC unless ``base: dqn``) on a dataset made by
+``cql_independent``,                 :func:`~rrmbook.experiments.offline_marl.make_dataset`;
+``cql_ctde``,                        params: ``steps``, ``dataset``, ``dataset_size``,
+``cql_dqn_centralised``              ``data_seed`` (a number, or ``per_seed``: 100 + seed),
+                                     ``config``
+=========================  ========  =====================================================
+
+A new method is one line: ``register_method("name", run, kind=..., families=...)``.
+Training cells checkpoint into ``cell.work_dir`` and resume from it after an interruption;
+the trained policy or learner is written to ``cell.artifact`` and read back from there, so a
+cell whose training finished is never trained again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ... import baselines, checks
+from ...evaluate import evaluate
+from ...io import CHECKPOINT_NAME
+from ...scenarios import get_scenario, make_env
+from .. import zoo
+from ..offline_marl import CQL_STEPS, DATA_SEED, DATASET_KINDS, DATASET_SIZE, make_dataset
+
+__all__ = ["EVALUATE", "TRAIN", "Method", "METHODS", "register_method", "get_method",
+           "evaluate_cell", "numeric_metrics", "mappo_config"]
+
+EVALUATE = "evaluate"
+TRAIN = "train"
+_FAMILIES = ("conflict", "cellular", "pf")
+_BOOKKEEPING = ("slots", "batch", "seed")  # summary fields that are settings, not metrics
+
+
+@dataclass(frozen=True)
+class Method:
+    """One method of the registry (see the module docstring)."""
+
+    name: str
+    run: Callable
+    kind: str = EVALUATE
+    families: tuple[str, ...] = _FAMILIES
+    defaults: dict = field(default_factory=dict)
+    check: Callable[[dict], None] | None = None
+    doc: str = ""
+
+
+#: name -> :class:`Method`; filled below, extended with :func:`register_method`
+METHODS: dict[str, Method] = {}
+
+
+def register_method(name: str, run: Callable, kind: str = EVALUATE,
+                    families: tuple[str, ...] | list[str] = _FAMILIES,
+                    defaults: dict | None = None, check: Callable[[dict], None] | None = None,
+                    doc: str = "", replace: bool = False) -> Method:
+    """Add a method to :data:`METHODS`.  ``run(cell) -> {"metrics": {...}, ...}`` runs in
+    a worker process, so it must be importable there (a module-level function of an
+    importable module)."""
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"method name must be a non-empty string, got {name!r}")
+    if name in METHODS and not replace:
+        raise ValueError(f"method {name!r} is already registered (replace=True overrides it)")
+    checks.one_of("kind", kind, (EVALUATE, TRAIN))
+    for f in families:
+        checks.one_of("families", f, _FAMILIES)
+    method = Method(name, run, kind, tuple(families), dict(defaults or {}), check, doc)
+    METHODS[name] = method
+    return method
+
+
+def get_method(name: str) -> Method:
+    if not isinstance(name, str) or name not in METHODS:
+        raise ValueError(f"unknown method {name!r}; choose one of {sorted(METHODS)}")
+    return METHODS[name]
+
+
+# ------------------------------------------------------------------------ evaluation
+def numeric_metrics(summary: dict) -> dict:
+    """The numbers of a ``Results.summary()`` that are measurements (not settings)."""
+    return {k: v for k, v in summary.items() if k not in _BOOKKEEPING
+            and isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def evaluate_cell(cell, policy) -> dict:
+    """Evaluate ``policy`` on the cell's scenario, once per evaluation seed; the cell's
+    metrics are the means over those seeds (one seed: its values)."""
+    evaluations = []
+    for seed in cell.eval_seeds:
+        env = make_env(cell.scenario, load=cell.load, batch=cell.batch, seed=seed, **cell.env)
+        evaluations.append(evaluate(env, policy, slots=cell.slots, seed=seed).summary())
+    per_seed = [numeric_metrics(s) for s in evaluations]
+    metrics = {k: sum(float(m[k]) for m in per_seed) / len(per_seed) for k in per_seed[0]}
+    return {"metrics": metrics, "evaluations": evaluations}
+
+
+def _run_baseline(cell) -> dict:
+    family = get_scenario(cell.scenario).family
+    return evaluate_cell(cell, baselines.get(cell.method_name, family=family,
+                                             **cell.params["kwargs"]))
+
+
+def _check_baseline(name: str) -> Callable[[dict], None]:
+    def check(params: dict) -> None:
+        kwargs = params["kwargs"]
+        if not isinstance(kwargs, dict):
+            raise ValueError(f"kwargs must be a mapping, got {kwargs!r}")
+        for family, names in baselines.FAMILIES.items():
+            if name in names:
+                try:
+                    baselines.get(name, family=family, **kwargs)
+                except TypeError as err:
+                    raise ValueError(f"kwargs of {name!r}: {err}") from None
+    return check
+
+
+def _run_shipped(cell) -> dict:
+    entry = zoo.SHIPPED[cell.method_name]
+    if isinstance(entry, zoo.ShippedPolicy):
+        policy = zoo.get_policy(cell.method_name, deterministic=cell.params["deterministic"],
+                                train_missing=False)
+    else:
+        policy = zoo.get_learner(cell.method_name).policy()
+    return evaluate_cell(cell, policy)
+
+
+def _check_deterministic(params: dict) -> None:
+    if params["deterministic"] is not None:
+        checks.boolean("deterministic", params["deterministic"])
+
+
+# -------------------------------------------------------------------------- training
+def _paths(cell) -> tuple[Path, Path, bool]:
+    """The cell's checkpoint folder, its artifact file, and whether to resume."""
+    if cell.work_dir is None or cell.artifact is None:
+        raise ValueError(f"training cell {cell.key!r} needs work_dir and artifact (the "
+                         "sweep driver sets them inside its store)")
+    work, artifact = Path(cell.work_dir), Path(cell.artifact)
+    return work, artifact, (work / CHECKPOINT_NAME).is_file()
+
+
+def _config(cls, preset: Callable | None, overrides: dict, **base):
+    start = preset(**base) if preset is not None else cls(**base)
+    try:
+        return dataclasses.replace(start, **overrides)
+    except TypeError as err:
+        raise ValueError(f"config: {err}") from None
+
+
+def mappo_config(params: dict):
+    """The :class:`~rrmbook.marl.MAPPOConfig` of a MAPPO method's params (preset, mode,
+    field overrides)."""
+    from ...marl import MAPPOConfig
+
+    preset = checks.one_of("preset", params["preset"], ("laptop", "paper"))
+    return _config(MAPPOConfig, getattr(MAPPOConfig, preset), params["config"],
+                   mode=params["mode"])
+
+
+def _check_mappo(params: dict) -> None:
+    checks.positive_int("budget_slots", params["budget_slots"])
+    checks.boolean("deterministic", params["deterministic"])
+    mappo_config(params)
+
+
+def _run_mappo(cell) -> dict:
+    from ...marl import export_policy, load_policy, train
+
+    params = cell.params
+    work, artifact, resume = _paths(cell)
+    info = {"budget_slots": params["budget_slots"], "resumed": resume}
+    if not artifact.is_file():
+        _, history = train(mappo_config(params), cell.scenario, cell.load, seed=cell.seed,
+                           budget_slots=params["budget_slots"], checkpoint_dir=work,
+                           resume=resume, env_kwargs=cell.env)
+        export_policy(work / CHECKPOINT_NAME, artifact)
+        info |= {"train_s": round(history[-1]["time_s"], 2) if history else 0.0,
+                 "updates": len(history)}
+        shutil.rmtree(work, ignore_errors=True)
+    policy = load_policy(artifact, deterministic=params["deterministic"])
+    policy.name = cell.method
+    return evaluate_cell(cell, policy) | {"train": info, "artifact": str(artifact)}
+
+
+def _online_config(params: dict, kind: str):
+    from ...offline import DQNConfig, SACConfig
+
+    return _config(SACConfig if kind == "sac" else DQNConfig, None, params["config"])
+
+
+def _check_online(kind: str) -> Callable[[dict], None]:
+    def check(params: dict) -> None:
+        checks.positive_int("budget_steps", params["budget_steps"])
+        if params["eval_every"] is not None:
+            checks.positive_int("eval_every", params["eval_every"])
+        _online_config(params, kind)
+    return check
+
+
+def _run_online(cell, kind: str) -> dict:
+    from ...offline import load_learner, train_dqn, train_sac
+    from ...offline.checkpoints import export_learner
+
+    params = cell.params
+    work, artifact, resume = _paths(cell)
+    info = {"budget_steps": params["budget_steps"], "resumed": resume}
+    if not artifact.is_file():
+        trainer = train_sac if kind == "sac" else train_dqn
+        _, history = trainer(_online_config(params, kind), cell.scenario, cell.seed,
+                             params["budget_steps"], checkpoint_dir=work, resume=resume,
+                             eval_every=params["eval_every"], env_kwargs=cell.env)
+        export_learner(work / CHECKPOINT_NAME, artifact)
+        info["train_s"] = round(history[-1]["time_s"], 2) if history else 0.0
+        shutil.rmtree(work, ignore_errors=True)
+    policy = load_learner(artifact).policy()
+    policy.name = cell.method
+    return evaluate_cell(cell, policy) | {"train": info, "artifact": str(artifact)}
+
+
+def _run_online_sac(cell) -> dict:
+    return _run_online(cell, "sac")
+
+
+def _run_online_dqn(cell) -> dict:
+    return _run_online(cell, "dqn")
+
+
+_CQL_VARIANTS = ("centralised", "independent", "ctde")
+
+
+def _cql_config(params: dict):
+    from ...offline import CQLConfig, DQNConfig
+
+    variant = checks.one_of("variant", params["variant"], _CQL_VARIANTS)
+    if checks.one_of("base", params["base"], ("sac", "dqn")) == "sac":
+        return _config(CQLConfig, None, params["config"], variant=variant)
+    return _config(DQNConfig, None, {"cql_alpha": 1.0} | params["config"], variant=variant)
+
+
+def _data_seed(params: dict, seed: int) -> int:
+    if params["data_seed"] == "per_seed":
+        return DATA_SEED + seed
+    return checks.non_negative_int("data_seed", params["data_seed"])
+
+
+def _check_cql(params: dict) -> None:
+    checks.positive_int("steps", params["steps"])
+    checks.positive_int("dataset_size", params["dataset_size"])
+    checks.one_of("dataset", params["dataset"], DATASET_KINDS)
+    _data_seed(params, 0)
+    _cql_config(params)
+
+
+def _run_cql(cell) -> dict:
+    from ...offline import load_learner, train_cql
+    from ...offline.checkpoints import export_learner
+
+    params = cell.params
+    work, artifact, resume = _paths(cell)
+    data_seed = _data_seed(params, cell.seed)
+    info = {"steps": params["steps"], "dataset": params["dataset"],
+            "dataset_size": params["dataset_size"], "data_seed": data_seed, "resumed": resume}
+    if not artifact.is_file():
+        data = make_dataset(params["dataset"], params["dataset_size"], seed=data_seed)
+        _, history = train_cql(data, _cql_config(params), seed=cell.seed,
+                               gradient_steps=params["steps"], checkpoint_dir=work,
+                               resume=resume)
+        export_learner(work / CHECKPOINT_NAME, artifact)
+        info["train_s"] = round(history[-1]["time_s"], 2) if history else 0.0
+        shutil.rmtree(work, ignore_errors=True)
+    policy = load_learner(artifact).policy()
+    policy.name = cell.method
+    return evaluate_cell(cell, policy) | {"train": info, "artifact": str(artifact)}
+
+
+# ------------------------------------------------------------------------ the registry
+def _register_builtins() -> None:
+    for name in baselines.available():
+        families = tuple(f for f, names in baselines.FAMILIES.items() if name in names)
+        register_method(name, _run_baseline, EVALUATE, families, {"kwargs": {}},
+                        _check_baseline(name), f"baseline {name}")
+    for name, entry in zoo.SHIPPED.items():
+        scenario = entry.scenario if isinstance(entry, zoo.ShippedPolicy) else zoo.PF_SCENARIO
+        register_method(name, _run_shipped, EVALUATE, (get_scenario(scenario).family,),
+                        {"deterministic": None}, _check_deterministic, f"shipped {name}")
+    for mode in ("shared", "separate"):
+        register_method(f"mappo_{mode}", _run_mappo, TRAIN, ("conflict", "cellular"),
+                        {"mode": mode, "preset": "laptop", "budget_slots": 300_000,
+                         "config": {}, "deterministic": True}, _check_mappo,
+                        f"recurrent MAPPO, {mode} policy")
+    for kind, run in (("sac", _run_online_sac), ("dqn", _run_online_dqn)):
+        register_method(f"online_{kind}", run, TRAIN, ("pf",),
+                        {"budget_steps": 100_000, "config": {}, "eval_every": None},
+                        _check_online(kind), f"online centralised {kind.upper()}")
+    cql = {"steps": CQL_STEPS, "dataset": "sac", "dataset_size": DATASET_SIZE,
+           "data_seed": DATA_SEED, "config": {}}
+    for variant in _CQL_VARIANTS:
+        register_method(f"cql_{variant}", _run_cql, TRAIN, ("pf",),
+                        cql | {"variant": variant, "base": "sac"}, _check_cql,
+                        f"CQL on SAC, {variant}")
+    register_method("cql_dqn_centralised", _run_cql, TRAIN, ("pf",),
+                    cql | {"variant": "centralised", "base": "dqn"}, _check_cql,
+                    "CQL on DQN, centralised")
+
+
+_register_builtins()

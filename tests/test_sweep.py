@@ -1,0 +1,404 @@
+"""The sweep runner (issue: numbers you can trust): specs and their errors, the resumable
+store (kill -9 of the driver, a raising cell, a dying worker), the local backend, the
+report, the CLI.  No timing asserts: the cells are tiny and the counts are exact."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+
+import sweep_methods  # noqa: E402
+
+import rrmbook  # noqa: E402
+from rrmbook.cli import main  # noqa: E402
+from rrmbook.experiments import sweep, sweep_report, sweep_status  # noqa: E402
+from rrmbook.experiments.sweeps import Store, SweepSpec, aggregate, get_method, load_spec  # noqa: E402
+from rrmbook.experiments.sweeps.methods import mappo_config  # noqa: E402
+from rrmbook.experiments.sweeps.store import first_difference  # noqa: E402
+
+TESTS = Path(__file__).resolve().parent
+
+CG8_SPEC = {"name": "cg8-two", "scenarios": ["paper-cg8"], "loads": ["heavy"],
+            "methods": ["gms", "llq"], "seeds": 3, "slots": 200}
+
+
+@pytest.fixture(autouse=True)
+def _test_methods():
+    sweep_methods.register()
+
+
+def _records(store: Path) -> dict:
+    return {p.stem: json.loads(p.read_text()) for p in (store / "cells").glob("*.json")}
+
+
+# ------------------------------------------------------------------ a real sweep, CLI
+def test_cli_runs_a_cg8_sweep_and_reports_it(tmp_path, capsys):
+    spec = tmp_path / "cg8.yaml"
+    spec.write_text(textwrap.dedent("""\
+        name: cg8-two
+        scenarios: [paper-cg8]
+        loads: [heavy]
+        methods: [gms, llq]
+        seeds: 3
+        slots: 200
+        """))
+    store = tmp_path / "store"
+    assert main(["sweep", str(spec), "--store", str(store), "--workers", "2", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "gms" in out and "llq" in out and "6 done, 0 failed, 0 pending" in out
+
+    records = _records(store)
+    assert len(records) == 6 and all(r["status"] == "ok" for r in records.values())
+    # each cell is exactly rrmbook.evaluate with the cell's seed
+    for seed in range(3):
+        env = rrmbook.make_env("paper-cg8", load="heavy", seed=seed)
+        res = rrmbook.evaluate(env, rrmbook.baselines.get("gms"), slots=200, seed=seed)
+        rec = records[f"paper-cg8__heavy__gms__s{seed}"]
+        assert rec["metrics"]["mean_delay"] == res.summary()["mean_delay"]
+        assert rec["cell"]["seed"] == seed and rec["seeds"]["eval_seeds"] == [seed]
+        for field in ("rrmbook_version", "git_commit", "wall_s", "machine", "started"):
+            assert field in rec
+    rep = sweep_report(store)
+    gms = rep.interval("gms", "mean_delay")
+    values = [records[f"paper-cg8__heavy__gms__s{s}"]["metrics"]["mean_delay"]
+              for s in range(3)]
+    assert gms.n == 3 and gms.mean == pytest.approx(np.mean(values))
+    assert gms.low < gms.mean < gms.high
+
+    assert main(["sweep", "status", str(store)]) == 0
+    assert "6 done, 0 failed, 0 pending of 6 cells" in capsys.readouterr().out
+    assert main(["sweep", "report", str(store), "--json"]) == 0
+    table = json.loads(capsys.readouterr().out)
+    assert [r["method"] for r in table["rows"]] == ["gms", "llq"]
+    assert table["rows"][0]["metrics"]["mean_delay"]["n"] == 3
+
+    # a second run finds everything done: nothing is written again
+    mtimes = {p: p.stat().st_mtime_ns for p in (store / "cells").glob("*.json")}
+    assert main(["sweep", "run", str(spec), "--store", str(store), "--quiet"]) == 0
+    assert {p: p.stat().st_mtime_ns for p in (store / "cells").glob("*.json")} == mtimes
+
+    # and the table draws as error bars and bands
+    from rrmbook.plots import interval_bars, interval_lines
+
+    ax = interval_bars(rep.table("mean_delay", methods_first=False), ylabel="delay")
+    assert len(ax.patches) == 2
+    interval_lines({"gms": {0.5: gms, 0.6: gms}}, band=True)
+
+
+def test_cli_errors_name_the_problem(tmp_path, capsys):
+    assert main(["sweep", "status"]) == 2
+    assert "usage: rrmbook sweep" in capsys.readouterr().err
+    spec = tmp_path / "s.json"
+    spec.write_text(json.dumps(CG8_SPEC))
+    assert main(["sweep", str(spec)]) == 2
+    assert "--store" in capsys.readouterr().err
+    assert main(["sweep", str(spec), "--store", str(tmp_path / "x"), "--backend", "slurm"]) == 2
+    assert "backend" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ failures, retries
+def test_a_raising_cell_is_recorded_and_retried(tmp_path):
+    fixed = tmp_path / "fixed"
+    spec = {"scenarios": ["paper-cg8"], "loads": ["heavy"], "seeds": 3, "slots": 50,
+            "methods": [{"method": "test_flaky", "params": {"fixed": str(fixed)}},
+                        {"method": "test_logged", "label": "steady"}]}
+    store = tmp_path / "store"
+    rep = sweep(spec, store=store, workers=2, progress=False)
+    st = sweep_status(store)
+    assert (st["done"], st["failed"], st["pending"]) == (5, 1, 0)
+    bad = _records(store)["paper-cg8__heavy__test_flaky__s1"]
+    assert bad["status"] == "failed" and "RuntimeError: boom" in bad["traceback"]
+    assert bad["attempt"] == 1
+    row = rep.find("test_flaky")
+    assert (row["n"], row["failed"], row["seeds"]) == (2, 1, [0, 2])
+
+    sweep(spec, store=store, workers=2, progress=False)  # failed cells stay failed
+    assert sweep_status(store)["failed"] == 1
+    fixed.touch()
+    rep = sweep(spec, store=store, workers=2, progress=False, retry_failed=True)
+    st = sweep_status(store)
+    assert (st["done"], st["failed"]) == (6, 0)
+    good = _records(store)["paper-cg8__heavy__test_flaky__s1"]
+    assert good["status"] == "ok" and good["attempt"] == 2
+    assert rep.interval("test_flaky", "value").mean == pytest.approx(1.0)
+    assert len(list((store / "cells").iterdir())) == 6
+
+
+def test_a_dying_worker_is_replaced_and_its_cell_recorded_failed(tmp_path):
+    spec = {"scenarios": ["paper-cg8"], "loads": ["heavy"], "seeds": [0, 1], "slots": 50,
+            "methods": ["test_dies"]}
+    sweep(spec, store=tmp_path / "store", workers=1, progress=False)
+    records = _records(tmp_path / "store")
+    assert records["paper-cg8__heavy__test_dies__s1"]["status"] == "ok"
+    dead = records["paper-cg8__heavy__test_dies__s0"]
+    assert dead["status"] == "failed" and "worker process died" in dead["error"]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def test_kill_9_of_the_driver_then_resume(tmp_path, monkeypatch):
+    """SIGKILL the driver mid-sweep, run it again: every cell recorded once, no cell that
+    was recorded before the kill computed again, the orphaned workers gone."""
+    n = 40
+    spec = {"name": "kill", "scenarios": ["paper-cg8"], "loads": ["heavy"], "seeds": n,
+            "slots": 50, "methods": [{"method": "test_logged", "params": {"sleep": 0.1}}]}
+    spec_file = tmp_path / "spec.json"
+    spec_file.write_text(json.dumps(spec))
+    store, log = tmp_path / "store", tmp_path / "runs.log"
+    driver = tmp_path / "driver.py"
+    driver.write_text(textwrap.dedent(f"""\
+        import sys
+        sys.path.insert(0, {str(TESTS)!r})
+        import sweep_methods
+        sweep_methods.register()
+        from rrmbook.experiments import sweep
+        if __name__ == "__main__":  # the workers are spawned: they import this file
+            sweep({str(spec_file)!r}, store={str(store)!r}, workers=2, progress=False)
+        """))
+    env = os.environ | {sweep_methods.LOG_VAR: str(log), sweep_methods.PHASE_VAR: "1",
+                        "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, str(driver)], env=env)
+    deadline = time.monotonic() + 300
+    while len(list(store.glob("cells/*.json"))) < 5:
+        assert proc.poll() is None, "the driver ended before it could be killed"
+        assert time.monotonic() < deadline, "the driver wrote no records"
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = _records(store)
+    assert 5 <= len(before) < n
+    workers = {r["pid"] for r in before.values()}
+    deadline = time.monotonic() + 30
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in workers), "orphaned workers outlived the driver"
+
+    monkeypatch.setenv(sweep_methods.LOG_VAR, str(log))
+    monkeypatch.setenv(sweep_methods.PHASE_VAR, "2")
+    rep = sweep(spec_file, store=store, workers=2, progress=False)
+    after = _records(store)
+    assert len(after) == n and all(r["status"] == "ok" for r in after.values())
+    assert len(list((store / "cells").iterdir())) == n  # no duplicate, no temporary file
+    resumed = [line.split()[1] for line in log.read_text().splitlines()
+               if line.startswith("2 ")]
+    assert len(resumed) == len(set(resumed))
+    assert not set(resumed) & set(before), "a finished cell was computed again"
+    assert set(resumed) | set(before) == set(after)
+    for key, record in before.items():   # finished records are untouched
+        assert after[key] == record
+    row = rep.find("test_logged")
+    assert row["n"] == n and row["metrics"]["value"]["mean"] == pytest.approx((n - 1) / 2)
+
+
+def test_a_store_is_held_by_one_driver(tmp_path):
+    st = Store.create_or_open(tmp_path / "store", load_spec(CG8_SPEC).as_dict())
+    with st.lock(), pytest.raises(ValueError, match="in use by another sweep"):
+        sweep(CG8_SPEC, store=tmp_path / "store", workers=1, progress=False)
+
+
+# ------------------------------------------------------------------------- training
+def test_a_training_cell_trains_evaluates_and_is_not_trained_again(tmp_path):
+    tiny = {"n_envs": 2, "rollout_slots": 64, "num_minibatches": 1, "update_epochs": 1}
+    spec = {"scenarios": ["paper-cg8"], "loads": ["heavy"], "seeds": [3], "slots": 60,
+            "eval_seeds": [0, 1],
+            "methods": [{"method": "mappo_shared",
+                         "params": {"budget_slots": 128, "config": tiny}}]}
+    store = tmp_path / "store"
+    rep = sweep(spec, store=store, workers=1, progress=False)
+    rec = _records(store)["paper-cg8__heavy__mappo_shared__s3"]
+    assert rec["status"] == "ok", rec.get("traceback")
+    assert [e["seed"] for e in rec["evaluations"]] == [0, 1]
+    assert rec["metrics"]["mean_delay"] == pytest.approx(
+        np.mean([e["mean_delay"] for e in rec["evaluations"]]))
+    assert rec["train"]["budget_slots"] == 128
+    assert Path(rec["artifact"]).is_file() and not (store / "work" / rec["key"]).exists()
+    assert rep.find("mappo_shared")["n"] == 1
+
+    # run again (as after a kill between the export and the record): no training, the
+    # artifact is evaluated, and the numbers are the same
+    st = Store(store)
+    (cell,) = [dataclasses.replace(c, work_dir=str(st.work_dir(c.key)),
+                                   artifact=str(st.artifact_path(c.key)))
+               for c in load_spec(spec).cells()]
+    again = get_method("mappo_shared").run(cell)
+    assert "train_s" not in again["train"] and again["metrics"] == rec["metrics"]
+
+    # a training cut short and resumed from its checkpoint ends where an uninterrupted
+    # one does
+    from rrmbook.marl import train
+
+    other = dataclasses.replace(cell, work_dir=str(tmp_path / "w"),
+                                artifact=str(tmp_path / "a.pt"))
+    config = mappo_config(cell.params)
+    train(config, "paper-cg8", "heavy", seed=3, budget_slots=128, checkpoint_dir=other.work_dir,
+          callback=lambda policy, record: True)   # stops after the first update
+    resumed = get_method("mappo_shared").run(other)
+    assert resumed["train"]["resumed"] and resumed["metrics"] == rec["metrics"]
+
+
+# ------------------------------------------------------------------------- the spec
+def test_spec_files_dicts_and_dataclasses_agree(tmp_path):
+    (tmp_path / "s.yaml").write_text(
+        "scenarios: [paper-cg8]\nloads: [heavy, 0.45]\nmethods: [gms, llq]\nseeds: 3\n"
+        "slots: 200\nname: cg8-two\n")
+    (tmp_path / "s.toml").write_text(
+        'name = "cg8-two"\nscenarios = ["paper-cg8"]\nloads = ["heavy", 0.45]\n'
+        'methods = ["gms", "llq"]\nseeds = [0, 1, 2]\nslots = 200\n')
+    as_dict = load_spec(CG8_SPEC | {"loads": ["heavy", 0.45]}).as_dict()
+    assert load_spec(tmp_path / "s.yaml").as_dict() == as_dict
+    assert load_spec(str(tmp_path / "s.toml")).as_dict() == as_dict
+    dataclass = SweepSpec(scenarios=["paper-cg8"], methods=["gms", "llq"], seeds=3,
+                          loads=["heavy", 0.45], slots=200, name="cg8-two")
+    assert load_spec(dataclass).as_dict() == as_dict
+    assert SweepSpec.from_dict(as_dict).as_dict() == as_dict
+    cells = load_spec(dataclass).cells()
+    assert len(cells) == 2 * 2 * 3 and len({c.key for c in cells}) == 12
+
+
+def test_drops_apply_to_multicell_scenarios_only():
+    spec = load_spec({"scenarios": ["paper-cg8", "paper-hex19"],
+                      "loads": {"paper-cg8": ["heavy"], "paper-hex19": [25]},
+                      "drops": [0, 4], "seeds": 2, "slots": 200,
+                      "methods": [{"method": "random"}]})
+    keys = [c.key for c in spec.cells()]
+    assert "paper-cg8__heavy__random__s1" in keys
+    assert "paper-hex19__25.0__d4__random__s0" in keys and len(keys) == 2 + 4
+    pf = load_spec({"scenarios": ["pf-4x20"], "methods": ["itlinq"], "seeds": 2,
+                    "slots": 400}).cells()
+    assert [c.key for c in pf] == ["pf-4x20__none__itlinq__s0", "pf-4x20__none__itlinq__s1"]
+    assert pf[0].load is None
+    with pytest.raises(ValueError, match="slots must be a multiple"):
+        load_spec({"scenarios": ["pf-4x20"], "methods": ["itlinq"], "seeds": 2, "slots": 300})
+    with pytest.raises(ValueError, match="full buffers"):
+        load_spec({"scenarios": ["pf-4x20"], "methods": ["itlinq"], "seeds": 2,
+                   "loads": ["heavy"], "slots": 400})
+    hex_cells = [c for c in spec.cells() if c.scenario == "paper-hex19"]
+    assert {c.env["layout_seed"] for c in hex_cells} == {0, 4} and len(hex_cells) == 4
+
+
+def test_training_methods_evaluate_on_the_eval_seeds():
+    spec = load_spec({"scenarios": ["paper-cg8"], "methods": ["gms", "mappo_separate"],
+                      "seeds": [5], "eval_seeds": 3})
+    gms, mappo = spec.cells()
+    assert gms.eval_seeds == (5,) and mappo.eval_seeds == (0, 1, 2)
+    assert mappo.params["mode"] == "separate" and mappo.load == "medium"
+
+
+BAD_SPECS = [
+    ({"scenarios": ["paper-cg9"]}, "scenarios"),
+    ({"methods": ["gms", "gsm"]}, "methods"),
+    ({"loads": ["heavy", "extreme"]}, "load"),
+    ({"loads": [-0.1]}, "load"),
+    ({"methods": []}, "methods"),
+    ({"seeds": []}, "seeds"),
+    ({"seeds": 0}, "seeds"),
+    ({"scenarios": []}, "scenarios"),
+    ({"loads": []}, "loads"),
+    ({"seeds": [0, -1]}, "seeds"),
+    ({"seeds": -2}, "seeds"),
+    ({"seeds": [1, 2, 1]}, "seeds"),
+    ({"eval_seeds": [3, 3]}, "eval_seeds"),
+    ({"drops": [0, 1]}, "drops"),
+    ({"methods": ["fp"]}, "methods"),
+    ({"methods": ["gms", {"method": "llq", "label": "gms"}]}, "label"),
+    ({"methods": [{"method": "gms", "params": {"speed": 2}}]}, "params"),
+    ({"methods": [{"method": "mappo_shared", "params": {"budget_slots": 0}}]}, "budget_slots"),
+    ({"methods": [{"method": "mappo_shared", "params": {"config": {"lr": -1}}}]}, "lr"),
+    ({"env": {"n_subbandz": 2}}, "override"),
+    ({"slots": 0}, "slots"),
+    ({"colour": "red"}, "colour"),
+]
+
+
+@pytest.mark.parametrize(("change", "field"), BAD_SPECS,
+                         ids=[f"{f}-{i}" for i, (_, f) in enumerate(BAD_SPECS)])
+def test_a_bad_spec_fails_before_any_work_naming_the_field(tmp_path, change, field):
+    store = tmp_path / "store"
+    with pytest.raises(ValueError, match=field):
+        sweep(CG8_SPEC | change, store=store, progress=False)
+    assert not store.exists()
+
+
+@pytest.mark.parametrize(("kwargs", "field"), [
+    ({"backend": "slurm"}, "backend"), ({"workers": 0}, "workers"),
+    ({"address": "127.0.0.1:6379"}, "address"), ({"level": 1.5}, "level")])
+def test_bad_run_arguments_fail_before_any_work(tmp_path, kwargs, field):
+    with pytest.raises(ValueError, match=field):
+        sweep(CG8_SPEC, store=tmp_path / "store", progress=False, **kwargs)
+    assert not (tmp_path / "store").exists()
+
+
+def test_a_store_refuses_another_spec_naming_the_field(tmp_path):
+    Store.create_or_open(tmp_path / "store", load_spec(CG8_SPEC).as_dict())
+    with pytest.raises(ValueError, match=r"another spec: field 'seeds'"):
+        sweep(CG8_SPEC | {"seeds": 4}, store=tmp_path / "store", progress=False)
+    with pytest.raises(ValueError, match=r"'methods\[1\]\.label'"):
+        sweep(CG8_SPEC | {"methods": ["gms", "qcsma"]}, store=tmp_path / "store",
+              progress=False)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="not a sweep store"):
+        sweep(CG8_SPEC, store=tmp_path / "other", progress=False)
+    assert first_difference({"a": [1, {"b": 2}]}, {"a": [1, {"b": 3}]}) == "a[1].b"
+    assert first_difference({"x": 1}, {"x": 1.0}) is None
+
+
+# ------------------------------------------------------------------------- the report
+def test_aggregate_counts_and_intervals_by_drop():
+    grid = [{"scenario": "paper-hex19", "load": 25.0, "drop": d, "method": "fp",
+             "kind": "evaluate", "seed": s, "key": f"k{d}{s}"} for d in (0, 1) for s in (0, 1, 2)]
+    records = {f"k{d}{s}": {"status": "ok", "metrics": {"mean_delay": 10.0 * d + s}}
+               for d in (0, 1) for s in (0, 1, 2)}
+    records["k12"] = {"status": "failed", "metrics": {}}
+    rep = aggregate(grid, records)
+    assert rep.counts == {"total": 6, "done": 5, "failed": 1, "pending": 0}
+    d0 = rep.interval("fp", "mean_delay", drop=0)
+    assert (d0.n, d0.mean) == (3, 1.0)
+    assert d0.high - d0.mean == pytest.approx(4.302653 / np.sqrt(3), rel=1e-6)
+    d1 = rep.find("fp", drop=1)
+    assert (d1["n"], d1["failed"], d1["metrics"]["mean_delay"]["values"]) == (2, 1, [10, 11])
+    pooled = aggregate(grid, records, pool_drops=True)
+    assert len(pooled.rows) == 1 and pooled.rows[0]["n"] == 5
+    assert pooled.rows[0]["drops"] == [0, 0, 0, 1, 1]
+    assert "drop" in rep.format() and "1 failed" in rep.format()
+
+
+def test_the_shipped_specs_are_valid():
+    from rrmbook.experiments.sweeps.spec import shipped_specs
+
+    specs = shipped_specs()
+    assert {"cg8-baselines", "fig8", "fig9", "fig10", "fig8-mappo"} <= set(specs)
+    for name, path in specs.items():
+        spec = load_spec(name)
+        assert spec.as_dict() == load_spec(path).as_dict() and spec.name == name
+        assert len({c.key for c in spec.cells()}) == len(spec.cells())
+    fig9 = load_spec("fig9")
+    assert len(fig9.cells()) == 5 * 5 * 6 * 10 and fig9.drops == [0, 1, 2, 3, 4]
+    with pytest.raises(FileNotFoundError, match="shipped spec"):
+        load_spec("fig99")
+
+
+def test_ray_and_yaml_are_not_imported_until_needed():
+    code = ("import sys, rrmbook.experiments, rrmbook.cli; "
+            "assert 'ray' not in sys.modules and 'yaml' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True,
+                   env=os.environ | {"OMP_NUM_THREADS": "1"})
