@@ -147,7 +147,7 @@ def cmd_reproduce(args) -> int:
 
 _SWEEP_USAGE = ("usage: rrmbook sweep SPEC --store DIR [--backend local|ray] [--workers N] "
                 "[--address A] [--retry-failed] | rrmbook sweep status DIR | "
-                "rrmbook sweep report DIR [--json]")
+                "rrmbook sweep report DIR [--json] [--out FILE]")
 
 
 def cmd_sweep(args) -> int:
@@ -167,6 +167,11 @@ def cmd_sweep(args) -> int:
                   f"{s['pending']} pending of {s['total']} cells")
             for key in s["failed_cells"]:
                 print(f"  failed: {key}")
+            return 0
+        if args.out:
+            data = sweeps.export(folder, args.out, pool_drops=args.pool_drops)
+            print(f"wrote {args.out} ({data['compute']['cells']} cells, "
+                  f"{data['compute']['cpu_seconds']:.0f} CPU-seconds)")
             return 0
         rep = sweeps.report(folder, pool_drops=args.pool_drops)
         print(json.dumps(rep.to_dict(), indent=2) if args.json else rep.format())
@@ -324,6 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--json", action="store_true", help="print the table (or status) as JSON")
     sp.add_argument("--pool-drops", action="store_true",
                     help="report: pool the layout drops of a configuration into one row")
+    sp.add_argument("--out", default=None,
+                    help="report: write the aggregated table with the spec, the seeds and "
+                         "the compute used to this JSON file (what rrmbook/data/sweeps ships)")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp.set_defaults(func=cmd_sweep)
 

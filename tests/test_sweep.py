@@ -402,3 +402,26 @@ def test_ray_and_yaml_are_not_imported_until_needed():
             "assert 'ray' not in sys.modules and 'yaml' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True,
                    env=os.environ | {"OMP_NUM_THREADS": "1"})
+
+
+def test_export_and_load_sweep_round_trip(tmp_path, monkeypatch, capsys):
+    """`sweep report DIR --out FILE` writes the table with the spec, the seeds and the
+    compute used; `load_sweep` reads it back as a Report with the same intervals."""
+    store = tmp_path / "store"
+    table = sweep(CG8_SPEC, store=store, workers=1, progress=False)
+    data_root = tmp_path / "data"
+    out = data_root / "sweeps" / "cg8-two.json"
+    assert main(["sweep", "report", str(store), "--out", str(out)]) == 0
+    assert "6 cells" in capsys.readouterr().out
+    data = json.loads(out.read_text())
+    assert data["format"] == "rrmbook-sweep-result/1" and data["spec"]["name"] == "cg8-two"
+    assert data["compute"]["cells"] == 6 and data["compute"]["cpu_seconds"] > 0
+    monkeypatch.setenv("RRMBOOK_DATA", str(data_root))
+    shipped = rrmbook.experiments.load_sweep("cg8-two")
+    for method in ("gms", "llq"):
+        a = shipped.interval(method, "mean_delay", load="heavy")
+        assert a == table.interval(method, "mean_delay", load="heavy") and a.n == 3
+        assert shipped.find(method)["seeds"] == [0, 1, 2]
+    assert shipped.source["compute"]["cells"] == 6
+    with pytest.raises(FileNotFoundError, match="rrmbook sweep"):
+        rrmbook.experiments.load_sweep("nope")

@@ -19,12 +19,13 @@ A new figure goes into the module of its paper section as a ``<name>_data`` func
 """
 
 from . import sweeps, zoo
-from .registry import DATA_COMMAND, FIGURES, load_result, reproduce
+from .registry import DATA_COMMAND, FIGURES, SWEEP_COMMAND, load_result, load_sweep, reproduce
 from .sweeps import SweepSpec, register_method, sweep
 from .sweeps import report as sweep_report
 from .sweeps import status as sweep_status
 from .zoo import SHIPPED, get_learner, get_policy
 
-__all__ = ["FIGURES", "DATA_COMMAND", "load_result", "reproduce", "zoo", "SHIPPED",
+__all__ = ["FIGURES", "DATA_COMMAND", "SWEEP_COMMAND", "load_result", "load_sweep",
+           "reproduce", "zoo", "SHIPPED",
            "get_policy", "get_learner", "sweeps", "sweep", "sweep_report", "sweep_status",
            "SweepSpec", "register_method"]

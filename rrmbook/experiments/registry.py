@@ -61,7 +61,12 @@ from .multicell import (
 from .offline_marl import pf_fig4_data, pf_fig5_data, pf_fig6_data, pf_fig7_data, plot_pf
 from .zoo import data_dir
 
-__all__ = ["FIGURES", "DATA_COMMAND", "load_result", "reproduce"]
+__all__ = ["FIGURES", "DATA_COMMAND", "SWEEP_COMMAND", "load_result", "load_sweep", "reproduce"]
+
+#: How a shipped multi-seed result (``rrmbook/data/sweeps/<name>.json``) is regenerated
+#: from the repository root: run the shipped spec into a store, then export its table.
+SWEEP_COMMAND = ("rrmbook sweep {name} --store results/sweeps/{name} && "
+                 "rrmbook sweep report results/sweeps/{name} --out rrmbook/data/sweeps/{name}.json")
 
 #: How a shipped result file is regenerated (run from the repository root).
 DATA_COMMAND = "rrmbook reproduce {figure} --slots 5000 --batch 1 --out rrmbook/data"
@@ -98,6 +103,25 @@ def load_result(figure: str) -> dict:
         raise FileNotFoundError(f"no shipped result for {figure!r} ({resource}); regenerate it "
                                 f"from the repository root with `{DATA_COMMAND.format(figure=figure)}`")
     return json.loads(resource.read_text(encoding="utf-8"))
+
+
+def load_sweep(name: str):
+    """The shipped multi-seed result of the sweep ``name`` (``rrmbook/data/sweeps/<name>.json``,
+    written by :func:`rrmbook.experiments.sweeps.export`) as a
+    :class:`~rrmbook.experiments.sweeps.Report`: ``.interval(method, metric, load=...)``
+    gives n, mean and the 95 % interval over seeds; the file's ``spec`` and ``compute``
+    (cells, CPU-seconds, machines, commits) are in ``.source``."""
+    from .sweeps import Report
+
+    resource = data_dir() / "sweeps" / f"{name}.json"
+    if not resource.is_file():
+        shipped = sorted(p.stem for p in (data_dir() / "sweeps").glob("*.json"))
+        raise FileNotFoundError(f"no shipped sweep {name!r} (shipped: {shipped}); regenerate it "
+                                f"from the repository root with `{SWEEP_COMMAND.format(name=name)}`")
+    data = json.loads(resource.read_text(encoding="utf-8"))
+    rep = Report.from_dict(data)
+    rep.source = {k: data.get(k) for k in ("spec", "compute", "pool_drops")}
+    return rep
 
 
 def reproduce(figure: str, out_dir: Path | str = "results", slots: int = 5000, seed: int = 0,

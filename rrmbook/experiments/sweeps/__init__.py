@@ -24,11 +24,11 @@ method) every metric's n, mean and 95 % confidence interval over seeds.
 
 from .backends import BACKENDS, free_cores
 from .methods import EVALUATE, METHODS, TRAIN, Method, get_method, register_method
-from .report import Report, aggregate, report, status
+from .report import Report, aggregate, export, report, status
 from .runner import plan, sweep
 from .spec import Cell, MethodEntry, SweepSpec, load_spec
 from .store import Store
 
-__all__ = ["sweep", "report", "status", "plan", "Report", "aggregate", "SweepSpec",
+__all__ = ["sweep", "report", "status", "export", "plan", "Report", "aggregate", "SweepSpec",
            "MethodEntry", "Cell", "load_spec", "Store", "METHODS", "Method", "register_method",
            "get_method", "EVALUATE", "TRAIN", "BACKENDS", "free_cores"]

@@ -16,7 +16,11 @@ from ...metrics import Interval, mean_ci
 from .spec import SweepSpec
 from .store import Store
 
-__all__ = ["Report", "aggregate", "report", "status", "PREFERRED_METRICS"]
+__all__ = ["Report", "aggregate", "report", "status", "export", "compute_used",
+           "PREFERRED_METRICS", "EXPORT_FORMAT"]
+
+#: the format of an exported sweep (a shipped result file, ``rrmbook/data/sweeps/*.json``)
+EXPORT_FORMAT = "rrmbook-sweep-result/1"
 
 #: the metrics a printed report shows first (delay results, then PF rate results)
 PREFERRED_METRICS = ("mean_delay", "p95_delay", "score", "sum_rate", "p5_rate")
@@ -39,10 +43,17 @@ class Report:
     rows: list[dict]
     level: float = 0.95
     counts: dict = field(default_factory=dict)
+    #: for a shipped result: its spec, compute used and whether drops were pooled
+    source: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "level": self.level, "counts": dict(self.counts),
                 "rows": self.rows}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Report:
+        """The report of :meth:`to_dict` (or of an exported sweep, :func:`export`)."""
+        return cls(data["name"], data["rows"], data.get("level", 0.95), data.get("counts", {}))
 
     # ---------------------------------------------------------------- look-ups
     def find(self, method: str, scenario: str | None = None, load=None,
@@ -177,6 +188,32 @@ def report(store, level: float = 0.95, pool_drops: bool = False) -> Report:
     st = store if isinstance(store, Store) else Store.open(store)
     spec = st.spec()
     return aggregate(_grid(spec), st.records(), level, spec.get("name", "sweep"), pool_drops)
+
+
+def compute_used(records: Iterable[dict]) -> dict:
+    """What a set of cell records cost: cells, CPU-seconds (the sum of the cells' wall
+    times, one core each), the machines and the commits they ran on."""
+    records = [r for r in records if r.get("status") == "ok"]
+    machines = sorted({f"{r['machine']['processor']} ({r['machine']['cpus']} CPUs, "
+                       f"{r['machine']['platform']})" for r in records if "machine" in r})
+    commits = sorted({r["git_commit"] for r in records if r.get("git_commit")})
+    return {"cells": len(records), "cpu_seconds": round(sum(r["wall_s"] for r in records), 1),
+            "machines": machines, "commits": commits}
+
+
+def export(store, path, level: float = 0.95, pool_drops: bool = False) -> dict:
+    """Write the aggregated table of ``store`` to ``path`` (JSON, atomically) with what it
+    needs to be read on its own: the spec, every row's per-seed values, n, mean and
+    interval, the seeds, and the compute used (:func:`compute_used`).  This is what the book
+    ships in ``rrmbook/data/sweeps/``; :func:`rrmbook.experiments.load_sweep` reads it."""
+    from ...io import atomic_write_json
+
+    st = store if isinstance(store, Store) else Store.open(store)
+    rep = report(st, level, pool_drops)
+    data = {"format": EXPORT_FORMAT, **rep.to_dict(), "pool_drops": pool_drops,
+            "spec": st.spec(), "compute": compute_used(st.records().values())}
+    atomic_write_json(path, data)
+    return data
 
 
 def status(store) -> dict:
