@@ -392,7 +392,10 @@ def test_the_shipped_specs_are_valid():
         assert spec.as_dict() == load_spec(path).as_dict() and spec.name == name
         assert len({c.key for c in spec.cells()}) == len(spec.cells())
     fig9 = load_spec("fig9")
-    assert len(fig9.cells()) == 5 * 5 * 6 * 10 and fig9.drops == [0, 1, 2, 3, 4]
+    assert len(fig9.cells()) == 5 * 8 * 10 and fig9.drops == [0]
+    drops = load_spec("fig9-drops")
+    assert len(drops.cells()) == 5 * 7 * 10 and drops.drops == [0, 1, 2, 3, 4]
+    assert drops.env == {"max_neighbours": 5, "truncate_neighbours": True}
     with pytest.raises(FileNotFoundError, match="shipped spec"):
         load_spec("fig99")
 
