@@ -428,3 +428,25 @@ def test_export_and_load_sweep_round_trip(tmp_path, monkeypatch, capsys):
     assert shipped.source["compute"]["cells"] == 6
     with pytest.raises(FileNotFoundError, match="rrmbook sweep"):
         rrmbook.experiments.load_sweep("nope")
+
+
+def test_the_shipped_sweep_results_match_their_specs():
+    """Every multi-seed result the book ships (``rrmbook/data/sweeps/*.json``) was made with
+    the shipped spec of the same name, lost no cell, and its intervals are those of its own
+    per-seed values (so a spec edited after its results were exported fails here)."""
+    from rrmbook.experiments.zoo import data_dir
+    from rrmbook.metrics import mean_ci
+
+    shipped = sorted((data_dir() / "sweeps").glob("*.json"))
+    assert shipped
+    for path in shipped:
+        data = json.loads(path.read_text())
+        spec = load_spec(path.stem)
+        assert data["spec"] == json.loads(json.dumps(spec.as_dict())), path.stem
+        assert data["counts"]["failed"] == 0 and data["counts"]["total"] == len(spec.cells())
+        rep = rrmbook.experiments.load_sweep(path.stem)
+        for row in rep.rows:
+            m = row["metrics"]["mean_delay" if "mean_delay" in row["metrics"] else "score"]
+            assert len(m["values"]) == row["n"] == len(row["seeds"])
+            ci = mean_ci(m["values"])
+            assert np.isclose(ci.mean, m["mean"]) and (row["n"] < 2 or np.isclose(ci.low, m["low"]))
