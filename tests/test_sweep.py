@@ -450,3 +450,25 @@ def test_the_shipped_sweep_results_match_their_specs():
             assert len(m["values"]) == row["n"] == len(row["seeds"])
             ci = mean_ci(m["values"])
             assert np.isclose(ci.mean, m["mean"]) and (row["n"] < 2 or np.isclose(ci.low, m["low"]))
+
+
+def test_offline_learner_cells_train_once_then_evaluate(tmp_path):
+    """The PF learners as sweep cells, at toy budgets: online DQN and CTDE-CQL train, write
+    their learner file, drop their checkpoints, and evaluate on the evaluation seeds; a
+    second run of the sweep trains nothing again."""
+    spec = {"name": "pf-tiny", "scenarios": ["pf-4x20"], "seeds": [0], "eval_seeds": [0, 1],
+            "slots": 200,
+            "methods": [{"method": "online_dqn", "params": {"budget_steps": 400, "eval_every": 200}},
+                        {"method": "cql_ctde", "params": {"steps": 20, "dataset_size": 400,
+                                                          "dataset": "baselines"}}]}
+    table = sweep(spec, store=tmp_path / "s", workers=1, progress=False)
+    records = _records(tmp_path / "s")
+    assert len(records) == 2 and all(r["status"] == "ok" for r in records.values())
+    for r in records.values():
+        assert [e["seed"] for e in r["evaluations"]] == [0, 1]
+        assert Path(r["artifact"]).is_file() and not any((tmp_path / "s" / "work").glob("*/*"))
+        assert r["train"]["train_s"] >= 0 and r["train"]["resumed"] is False
+    assert table.interval("cql_ctde", "score").n == 1
+    stamp = {k: r["finished"] for k, r in records.items()}
+    sweep(spec, store=tmp_path / "s", workers=1, progress=False)
+    assert {k: r["finished"] for k, r in _records(tmp_path / "s").items()} == stamp

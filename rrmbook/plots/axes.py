@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter
 
-__all__ = ["axes_or_new", "plain_log_ticks"]
+__all__ = ["axes_or_new", "plain_log_ticks", "bar_groups"]
 
 
 def axes_or_new(ax: Axes | None, figsize: tuple[float, float]) -> Axes:
@@ -21,3 +22,13 @@ def plain_log_ticks(axis) -> None:
     plain = FuncFormatter(lambda v, _: f"{v:g}")
     axis.set_major_formatter(plain)
     axis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:g}"[0] in "25" else ""))
+
+
+def bar_groups(table) -> tuple[list, list[str], float, np.ndarray]:
+    """The layout of grouped bars for ``{group: {method: value}}``: the groups, the methods
+    in order of first appearance, the width of one bar and the centre of each group."""
+    groups = list(table)
+    methods: list[str] = []
+    for row in table.values():
+        methods += [m for m in row if m not in methods]
+    return groups, methods, 0.8 / max(len(methods), 1), np.arange(len(groups), dtype=float)

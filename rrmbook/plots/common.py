@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.axes import Axes
 
 from ..metrics import ema
-from .axes import axes_or_new, plain_log_ticks
+from .axes import axes_or_new, bar_groups, plain_log_ticks
 from .style import color_of, label_of, linestyle_of
 
 __all__ = [
@@ -130,12 +130,7 @@ def mean_delay_bars(
         matching bars so measured and reported values can be compared at a glance.
     """
     ax = axes_or_new(ax, (7.0, 4.0))
-    loads = list(table)
-    methods: list[str] = []
-    for row in table.values():
-        methods += [m for m in row if m not in methods]
-    width = 0.8 / max(len(methods), 1)
-    centres = np.arange(len(loads), dtype=float)
+    loads, methods, width, centres = bar_groups(table)
     star_done = False
     for i, m in enumerate(methods):
         vals = np.array([_mean_delay(table[ld][m]) if m in table[ld] else np.nan for ld in loads])

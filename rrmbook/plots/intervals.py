@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from matplotlib.axes import Axes
 
-from .axes import axes_or_new, plain_log_ticks
+from .axes import axes_or_new, bar_groups, plain_log_ticks
 from .style import color_of, label_of, linestyle_of
 
 __all__ = ["as_interval", "interval_bars", "interval_lines"]
@@ -45,12 +45,7 @@ def interval_bars(table: Mapping[Any, Mapping[str, Any]], ax: Axes | None = None
     :func:`~rrmbook.plots.mean_delay_bars`; a sweep report gives it with
     ``report.table(metric, methods_first=False)``)."""
     ax = axes_or_new(ax, (7.0, 4.0))
-    groups = list(table)
-    methods: list[str] = []
-    for row in table.values():
-        methods += [m for m in row if m not in methods]
-    width = 0.8 / max(len(methods), 1)
-    centres = np.arange(len(groups), dtype=float)
+    groups, methods, width, centres = bar_groups(table)
     for i, m in enumerate(methods):
         vals = np.array([as_interval(table[g][m]) if m in table[g] else (np.nan,) * 3
                          for g in groups], dtype=float).reshape(len(groups), 3)

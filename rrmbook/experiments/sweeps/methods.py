@@ -221,23 +221,17 @@ def _check_online(kind: str) -> Callable[[dict], None]:
 
 
 def _run_online(cell, kind: str) -> dict:
-    from ...offline import load_learner, train_dqn, train_sac
-    from ...offline.checkpoints import export_learner
+    from ...offline import train_dqn, train_sac
 
     params = cell.params
-    work, artifact, resume = _paths(cell)
-    info = {"budget_steps": params["budget_steps"], "resumed": resume}
-    if not artifact.is_file():
+
+    def train(work: Path, resume: bool) -> list[dict]:
         trainer = train_sac if kind == "sac" else train_dqn
-        _, history = trainer(_online_config(params, kind), cell.scenario, cell.seed,
-                             params["budget_steps"], checkpoint_dir=work, resume=resume,
-                             eval_every=params["eval_every"], env_kwargs=cell.env)
-        export_learner(work / CHECKPOINT_NAME, artifact)
-        info["train_s"] = round(history[-1]["time_s"], 2) if history else 0.0
-        shutil.rmtree(work, ignore_errors=True)
-    policy = load_learner(artifact).policy()
-    policy.name = cell.method
-    return evaluate_cell(cell, policy) | {"train": info, "artifact": str(artifact)}
+        return trainer(_online_config(params, kind), cell.scenario, cell.seed,
+                       params["budget_steps"], checkpoint_dir=work, resume=resume,
+                       eval_every=params["eval_every"], env_kwargs=cell.env)[1]
+
+    return _train_once_then_evaluate(cell, {"budget_steps": params["budget_steps"]}, train)
 
 
 def _run_online_sac(cell) -> dict:
@@ -275,19 +269,33 @@ def _check_cql(params: dict) -> None:
 
 
 def _run_cql(cell) -> dict:
-    from ...offline import load_learner, train_cql
-    from ...offline.checkpoints import export_learner
+    from ...offline import train_cql
 
     params = cell.params
-    work, artifact, resume = _paths(cell)
     data_seed = _data_seed(params, cell.seed)
-    info = {"steps": params["steps"], "dataset": params["dataset"],
-            "dataset_size": params["dataset_size"], "data_seed": data_seed, "resumed": resume}
-    if not artifact.is_file():
+
+    def train(work: Path, resume: bool) -> list[dict]:
         data = make_dataset(params["dataset"], params["dataset_size"], seed=data_seed)
-        _, history = train_cql(data, _cql_config(params), seed=cell.seed,
-                               gradient_steps=params["steps"], checkpoint_dir=work,
-                               resume=resume)
+        return train_cql(data, _cql_config(params), seed=cell.seed,
+                         gradient_steps=params["steps"], checkpoint_dir=work, resume=resume)[1]
+
+    info = {"steps": params["steps"], "dataset": params["dataset"],
+            "dataset_size": params["dataset_size"], "data_seed": data_seed}
+    return _train_once_then_evaluate(cell, info, train)
+
+
+def _train_once_then_evaluate(cell, info: dict, train) -> dict:
+    """The tail of every offline-learner cell: unless the cell's learner file exists,
+    ``train(work_dir, resume)`` (which returns the history) with checkpoints in the cell's
+    work folder, export the learner and remove the checkpoints; then evaluate its policy on
+    the cell's evaluation seeds."""
+    from ...offline import load_learner
+    from ...offline.checkpoints import export_learner
+
+    work, artifact, resume = _paths(cell)
+    info = info | {"resumed": resume}
+    if not artifact.is_file():
+        history = train(work, resume)
         export_learner(work / CHECKPOINT_NAME, artifact)
         info["train_s"] = round(history[-1]["time_s"], 2) if history else 0.0
         shutil.rmtree(work, ignore_errors=True)
