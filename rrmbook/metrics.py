@@ -40,15 +40,16 @@ def fraction_within(values: np.ndarray, bound: float) -> float:
     return float(np.mean(values <= bound + 1e-12)) if values.size else float("nan")
 
 
-def confidence_interval(samples: np.ndarray, z: float = 1.96) -> tuple[float, float]:
-    """Normal-approximation interval for the mean of independent samples (e.g. per-copy
-    means of a batched run)."""
+def confidence_interval(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """``(low, high)`` of the Student-t interval of :func:`mean_ci` for the mean of
+    independent samples (e.g. the per-copy means of a batched run); a single sample gives
+    ``(mean, mean)``.  The book's one interval: kept as a shorthand for the bounds."""
     samples = np.asarray(samples, dtype=float)
     if samples.size < 2:
         m = float(samples.mean()) if samples.size else float("nan")
         return m, m
-    half = z * samples.std(ddof=1) / np.sqrt(samples.size)
-    return float(samples.mean() - half), float(samples.mean() + half)
+    ci = mean_ci(samples, level)
+    return ci.low, ci.high
 
 
 def ema(values: Sequence[float], weight: float = 0.9) -> np.ndarray:

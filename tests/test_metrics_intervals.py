@@ -70,6 +70,8 @@ def test_separated_and_compare():
     assert separated(mean_ci([1.0, 1.1, 0.9]), mean_ci([3.0, 3.1, 2.9]))
 
 
-def test_the_normal_interval_of_batch_copies_still_works():
+def test_the_interval_of_batch_copies_is_the_same_student_t_interval():
     low, high = metrics.confidence_interval(np.array([1.0, 2.0, 3.0]))
-    assert (low, high) == pytest.approx((2 - 1.96 / math.sqrt(3), 2 + 1.96 / math.sqrt(3)))
+    assert (low, high) == pytest.approx((2 - 4.303 / math.sqrt(3), 2 + 4.303 / math.sqrt(3)),
+                                        abs=1e-3)
+    assert metrics.confidence_interval([5.0]) == (5.0, 5.0)
