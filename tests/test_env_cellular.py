@@ -709,3 +709,18 @@ def test_optimised_step_matches_a_loop_reference(scenario):
                           np.log10(ipn / env.noise_w), se / cap], -1)  # (B, H, N, 4)
         np.testing.assert_allclose(env._last, feats.transpose(0, 2, 1, 3).reshape(3, env.n_devices, -1),
                                    rtol=1e-5, atol=1e-6)
+
+
+def test_rates_agree_with_downlink_sinr_on_broadcast_inputs():
+    """``env.rates`` (one cached path, also used by ``step``) against the pure
+    :func:`~rrmbook.channel.downlink_sinr`, with gains broadcast over a leading axis as
+    chapter 4 uses them, and continuous powers on several links of one AP."""
+    env = rrmbook.make_env("paper-hex19", load="heavy", batch=1, seed=2)
+    rng = np.random.default_rng(3)
+    gain = np.broadcast_to(env.gain, (5,) + env.gain.shape[1:])
+    power = rng.uniform(0, env.p_max, (5, env.n_subbands, env.n_devices)) * (rng.random((5, 1, 1)) < 0.8)
+    se, ipn = env.rates(gain, power)
+    sinr, ref_ipn = downlink_sinr(gain, power, env.serving, env.noise_w)
+    np.testing.assert_allclose(ipn, ref_ipn, rtol=1e-12)
+    np.testing.assert_allclose(se, np.where(power > 0, spectral_efficiency(sinr, 30.0), 0.0),
+                               rtol=1e-12, atol=1e-15)

@@ -28,7 +28,6 @@ from ..channel import (
     db_to_linear,
     dbm_to_watt,
     doppler_correlation,
-    downlink_sinr,
     gauss_markov_step,
     power_levels,
     rayleigh,
@@ -344,15 +343,13 @@ class CellularEnv(BatchedQueueEnv):
 
     def rates(self, gain: np.ndarray, link_power: np.ndarray):
         """Spectral efficiency ``(B, H, N)`` of every link and the I+N it sees (Z-12)."""
-        sinr, ipn = downlink_sinr(gain, link_power, self.serving, self.noise_w)
-        se = np.where(link_power > 0, spectral_efficiency(sinr, self.config.sinr_cap_db), 0.0)
+        se, ipn, _ = self._rates(np.asarray(gain), np.asarray(link_power, dtype=float))
         return se, ipn
 
-    def _slot_rates(self, power: np.ndarray):
-        """:meth:`rates` of the current slot's gains, with the products it needs cached:
-        the same arithmetic as :func:`~rrmbook.channel.downlink_sinr` (a test checks that
-        they agree), without rebuilding its helper arrays every slot."""
-        gain = self.gain
+    def _rates(self, gain: np.ndarray, power: np.ndarray):
+        """:meth:`rates` and the serving links' gains ``(B, H, N)``: the arithmetic of
+        :func:`~rrmbook.channel.downlink_sinr` (a test checks that they agree) with the
+        products it needs built once per environment instead of once per call."""
         direct = gain[..., self.serving, self._devices]  # (B, H, N)
         received = ((power @ self._of_ap)[..., None] * gain).sum(axis=-2)  # sum_k P_k g_kn
         signal = direct * power
@@ -367,7 +364,7 @@ class CellularEnv(BatchedQueueEnv):
 
     def step(self, actions) -> StepResult:
         power = self.link_power(actions)
-        se, ipn, direct = self._slot_rates(power)
+        se, ipn, direct = self._rates(self.gain, power)
         capacity = self.bits_per_unit_rate * se.sum(axis=1)  # bits each link could carry
         zeta, q, served = queue_step(self.q, self.arrivals * self.packet_size, capacity)
         if self.ledger is not None:
