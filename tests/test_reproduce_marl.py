@@ -85,7 +85,7 @@ def test_interrupted_training_resumes(tiny, tmp_path, monkeypatch):
     work = rm.policies_dir(tmp_path) / f".{name}"
     # an interrupted run: a checkpoint after one of two updates
     monkeypatch.setitem(rm.SHIPPED, name, dataclasses.replace(spec, budget_slots=256))
-    train(rm.SHIPPED[name].config(), spec.scenario, spec.load, seed=0, budget_slots=256,
+    train(rm.SHIPPED[name].config(), spec.scenario, spec.load, seed=spec.seed, budget_slots=256,
           checkpoint_dir=work, callback=lambda policy, record: True)
     assert load_checkpoint(work / "last.pt")["updates"] == 1
     rm.ensure_policy(name, tmp_path)
