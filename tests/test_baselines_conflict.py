@@ -53,7 +53,8 @@ def _is_independent(sets, excl):
 
 # ----------------------------------------------------------------- registry
 def test_registry():
-    assert set(ALL) == {"gms", "gms_multichannel", "max_weight", "llq", "qcsma", "random"}
+    assert set(ALL) == {"gms", "gms_multichannel", "max_weight", "llq", "qcsma", "random",
+                        "gms_paper_code", "qcsma_paper_code"}
     for name in ALL:
         p = baselines.get(name)
         assert isinstance(p, rrmbook.Policy)
@@ -64,7 +65,8 @@ def test_registry():
     assert claims == {"gms", "gms_multichannel", "max_weight", "qcsma"}
     info = {n: baselines.get(n).information for n in ALL}
     assert info == {"gms": "global", "gms_multichannel": "global", "max_weight": "global",
-                    "llq": "neighbourhood", "qcsma": "local", "random": "local"}
+                    "llq": "neighbourhood", "qcsma": "local", "random": "local",
+                    "gms_paper_code": "global", "qcsma_paper_code": "local"}
 
 
 def test_schedule_policies_reject_other_envs():

@@ -14,15 +14,25 @@ import numpy as np
 
 from ..envs.base import Env
 from ..policy import Policy
-from .cellular import FP, WMMSE, CellularLLQ, CellularRandom, FairITLinQ, FullPower
-from .conflict import GMS, LLQ, QCSMA, MaxWeight, MultiChannelGMS, RandomPolicy
+from .cellular import FP, WMMSE, CellularLLQ, CellularRandom, FairITLinQ, FullPower, all_links
+from .conflict import (
+    GMS,
+    LLQ,
+    QCSMA,
+    GMSPaperCode,
+    MaxWeight,
+    MultiChannelGMS,
+    QCSMAPaperCode,
+    RandomPolicy,
+)
 from .pf import TDM, Greedy, ITLinQ, RandomWalk
 
-__all__ = ["get", "available", "FAMILIES", "GMS", "MultiChannelGMS", "MaxWeight", "LLQ",
-           "QCSMA", "RandomPolicy", "CellularLLQ", "FullPower", "CellularRandom", "FairITLinQ",
+__all__ = ["get", "available", "FAMILIES", "GMS", "GMSPaperCode", "MultiChannelGMS", "MaxWeight",
+           "LLQ", "QCSMA", "QCSMAPaperCode", "RandomPolicy", "CellularLLQ", "FullPower", "CellularRandom", "FairITLinQ",
            "FP", "WMMSE", "RandomWalk", "Greedy", "TDM", "ITLinQ"]
 
-#: family -> name -> policy class
+#: family -> name -> policy class (or constructor).  The ``*_paper_code`` and ``*_all_links``
+#: entries reproduce the authors' public code, beside the SPEC versions (SPEC section 4).
 FAMILIES: dict[str, dict[str, Callable[..., Policy]]] = {
     "conflict": {
         "gms": GMS,
@@ -31,6 +41,8 @@ FAMILIES: dict[str, dict[str, Callable[..., Policy]]] = {
         "llq": LLQ,
         "qcsma": QCSMA,
         "random": RandomPolicy,
+        "gms_paper_code": GMSPaperCode,
+        "qcsma_paper_code": QCSMAPaperCode,
     },
     "cellular": {
         "llq": CellularLLQ,
@@ -39,6 +51,8 @@ FAMILIES: dict[str, dict[str, Callable[..., Policy]]] = {
         "fair_itlinq": FairITLinQ,
         "fp": FP,
         "wmmse": WMMSE,
+        "fp_all_links": all_links(FP, "fp_all_links"),
+        "wmmse_all_links": all_links(WMMSE, "wmmse_all_links"),
     },
     "pf": {
         "random_walk": RandomWalk,

@@ -34,10 +34,16 @@ Modelling notes (SPEC section 4 decides what the papers leave open):
   the same powers: the paper's different execution times come from implementations, not
   from the algorithms;
 - every policy stays silent where it has nothing to send (empty queues): transmitting for
-  nothing only adds interference.
+  nothing only adds interference;
+- ``fp_all_links`` and ``wmmse_all_links`` are FP and WMMSE as in the authors' public code
+  (Zhang & Guo's; the paper does not print it): ``per_ap_exclusive=False``, so every link
+  may transmit on every subband at up to its own P_max, several devices of one AP at once
+  (:func:`all_links`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
@@ -61,6 +67,7 @@ __all__ = [
     "FairITLinQ",
     "FP",
     "WMMSE",
+    "all_links",
 ]
 
 
@@ -524,3 +531,29 @@ class WMMSE(_PowerControl):
 
     name = "wmmse"
     solver = staticmethod(wmmse_powers)
+
+
+def all_links(cls: type[_PowerControl], name: str) -> Callable[..., _PowerControl]:
+    """Constructor of ``cls`` (:class:`FP` or :class:`WMMSE`) with ``per_ap_exclusive=False``,
+    whose policies are called ``name``: the variant of the authors' public code.
+
+    There every link (AP, device) may transmit on every subband at up to its own P_max,
+    with no one-device-per-AP-per-subband rule, so an AP's own links interfere with each
+    other and its total power can reach (devices) x P_max per subband.  SPEC section 4's
+    ``fp`` / ``wmmse`` first pick one device per AP and subband.  Other keyword arguments
+    (``max_iter``, ``tol``) go to ``cls``.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, _PowerControl)):
+        raise TypeError(f"cls must be a power-control policy class (FP, WMMSE), got {cls!r}")
+
+    def make(**kwargs) -> _PowerControl:
+        if "per_ap_exclusive" in kwargs:
+            raise TypeError(f"{name} fixes per_ap_exclusive=False; use {cls.name!r} to choose it")
+        policy = cls(per_ap_exclusive=False, **kwargs)
+        policy.name = name
+        return policy
+
+    make.__name__ = make.__qualname__ = name
+    make.__doc__ = (f"{cls.__name__}(per_ap_exclusive=False, **kwargs), named {name!r}: the "
+                    "variant of the authors' public code (see rrmbook.baselines.cellular.all_links).")
+    return make

@@ -15,28 +15,39 @@ policy                 information      coordination    conflict-free
 ``llq``                neighbourhood    none            no (ties may collide)
 ``qcsma``              local            broadcast       yes
 ``random``             local            none            no
+``gms_paper_code``     global           central         no (in-interferers only)
+``qcsma_paper_code``   local            broadcast       no (minislot clashes pass)
 =====================  ===============  ==============  ==========================
+
+The last two rows are variants from the authors' public code (Zhang & Guo's decentralised
+recurrent MAPPO code, which the paper does not print), shown beside the SPEC versions:
+``gms_paper_code`` removes only the *in*-interferers of a scheduled device, and
+``qcsma_paper_code`` lets conflicting intents announced in the same minislot all go ahead.
+Neither is collision-free: the environment still applies (Z-3) to what they schedule.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..conflict import maximal_independent_sets
+from ..conflict import exclusion_matrix, maximal_independent_sets
 from ..envs.base import require_family
 from ..policy import Policy
 
 __all__ = [
     "gms_schedule",
+    "in_interferer_exclusion",
     "max_weight_schedule",
     "llq_schedule",
     "qcsma_decision_set",
     "qcsma_update",
     "GMS",
+    "GMSPaperCode",
     "MultiChannelGMS",
     "MaxWeight",
     "LLQ",
     "QCSMA",
+    "QCSMAPaperCode",
     "RandomPolicy",
 ]
 
@@ -65,6 +76,23 @@ def gms_schedule(queues: np.ndarray, exclusion: np.ndarray, rng: np.random.Gener
         available[has] &= ~excl[best[has]]
         available[rows[has], best[has]] = False
     return chosen
+
+
+def in_interferer_exclusion(adjacency: np.ndarray, owner: np.ndarray | None = None) -> np.ndarray:
+    """The one-way "exclusion" matrix of the authors' public GMS.
+
+    Row i lists the devices removed from the candidates once device i is scheduled: its
+    *in*-interferers j (edges j -> i, ``adjacency[j, i]``) and, when ``owner`` is given, the
+    other devices of its agent (an agent serves one device per subband).  Devices that i
+    interferes with (edges i -> j) stay eligible, so :func:`gms_schedule` with this matrix
+    may pick a device that a device scheduled before it makes fail under (Z-3).  Compare
+    :func:`rrmbook.conflict.exclusion_matrix`, which counts conflicts in both directions.
+    """
+    adjacency = np.asarray(adjacency, dtype=bool)
+    if adjacency.ndim != 2 or adjacency.shape[0] != adjacency.shape[1]:
+        raise ValueError(f"adjacency must be square (N, N), got shape {adjacency.shape}")
+    same_agent = exclusion_matrix(np.zeros_like(adjacency), owner)  # owner None: no pairs
+    return adjacency.T | same_agent
 
 
 def max_weight_schedule(queues: np.ndarray, independent_sets: np.ndarray,
@@ -101,7 +129,8 @@ def llq_schedule(own: np.ndarray, rivals: np.ndarray, same_agent: np.ndarray,
     return on & ~beaten.any(axis=2)
 
 
-def qcsma_decision_set(exclusion: np.ndarray, backoff: np.ndarray, window: int) -> np.ndarray:
+def qcsma_decision_set(exclusion: np.ndarray, backoff: np.ndarray, window: int,
+                       collide: np.ndarray | None = None) -> np.ndarray:
     """Q-CSMA's randomised decision set (Ni, Tan & Srikant, 2012), batched.
 
     Each link draws a back-off minislot in ``0..window-1`` (``backoff``, ``(B, N)``).  In
@@ -109,8 +138,16 @@ def qcsma_decision_set(exclusion: np.ndarray, backoff: np.ndarray, window: int) 
     INTENT; two conflicting links announcing in the same minislot collide and both drop
     out.  A link hearing an earlier announcement stays out.  The loop is over minislots,
     vectorised over links and copies.  Returns a ``(B, N)`` independent set.
+
+    ``collide`` (``(N, N)`` bool, default ``exclusion``) names the pairs whose intents in
+    the same minislot collide.  The authors' public code ignores those collisions: with
+    ``collide`` the same-agent matrix (an agent still names one device), conflicting intents
+    of different agents in one minislot all join, and the set need not be independent.
     """
     excl = exclusion.astype(np.int32)
+    coll = excl if collide is None else np.asarray(collide).astype(np.int32)
+    if coll.shape != excl.shape:
+        raise ValueError(f"collide must have the shape of exclusion {excl.shape}, got {coll.shape}")
     B, N = backoff.shape
     blocked = np.zeros((B, N), dtype=bool)
     decided = np.zeros((B, N), dtype=bool)
@@ -118,9 +155,10 @@ def qcsma_decision_set(exclusion: np.ndarray, backoff: np.ndarray, window: int) 
         announce = (backoff == slot) & ~blocked
         if not announce.any():
             continue
-        clash = (announce.astype(np.int32) @ excl) > 0
-        decided |= announce & ~clash
-        blocked |= clash | announce
+        heard = (announce.astype(np.int32) @ excl) > 0
+        collided = (announce.astype(np.int32) @ coll) > 0
+        decided |= announce & ~collided
+        blocked |= heard | announce
     return decided
 
 
@@ -160,9 +198,34 @@ class GMS(_SchedulePolicy):
     coordination = "central"
     conflict_free = True
 
+    def reset(self, env, rng):
+        super().reset(env, rng)
+        self.exclusion = self._exclusion(env)
+
+    def _exclusion(self, env) -> np.ndarray:
+        """Row i: the devices removed once device i is scheduled (SPEC: both directions)."""
+        return env.exclusion
+
     def act(self, obs, state):
-        s = gms_schedule(state.zeta, self.env.exclusion, self.rng)
+        s = gms_schedule(state.zeta, self.exclusion, self.rng)
         return self._to_actions(np.repeat(s[:, None, :], self.env.n_subbands, axis=1))
+
+
+class GMSPaperCode(GMS):
+    """GMS as in the authors' public code: a scheduled device removes only its
+    *in*-interferers (devices j with an edge j -> i) and its agent's other devices, see
+    :func:`in_interferer_exclusion`; the same set is used on every subband, as in ``gms``.
+
+    SPEC section 4's GMS removes conflicts in both directions.  Here a device that i
+    interferes with stays eligible and may be scheduled after i, and then fails under (Z-3):
+    the schedule is not conflict-free.
+    """
+
+    name = "gms_paper_code"
+    conflict_free = False
+
+    def _exclusion(self, env) -> np.ndarray:
+        return in_interferer_exclusion(env.adjacency, env.owner)
 
 
 class MultiChannelGMS(_SchedulePolicy):
@@ -241,6 +304,8 @@ class QCSMA(_SchedulePolicy):
     information = "local"
     coordination = "broadcast"
     conflict_free = True
+    #: conflicting intents announced in the same minislot collide and drop out (SPEC)
+    minislot_collisions = True
 
     def __init__(self, window: int | None = None) -> None:
         if window is not None and window < 1:
@@ -252,13 +317,33 @@ class QCSMA(_SchedulePolicy):
         self.W = self.window or 2 * env.n_devices
         self.on = np.zeros((env.batch, env.n_devices), dtype=bool)
         self.own_pos = env.local_index - 1  # own block comes first in X_k
+        # pairs whose same-minislot intents collide: every conflict, or (paper code) only the
+        # devices of one agent, which can serve just one of them
+        self.collide = (env.exclusion if self.minislot_collisions
+                        else exclusion_matrix(np.zeros_like(env.adjacency), env.owner))
 
     def act(self, obs, state=None):
         own = obs.X[:, self.env.owner, self.own_pos]  # each device's queue, read by its agent
         backoff = self.rng.integers(0, self.W, size=own.shape)
-        self.decision = qcsma_decision_set(self.env.exclusion, backoff, self.W)
+        self.decision = qcsma_decision_set(self.env.exclusion, backoff, self.W, self.collide)
         self.on = qcsma_update(self.on, self.decision, own, self.env.exclusion, self.rng)
         return self._to_actions(np.repeat(self.on[:, None, :], self.env.n_subbands, axis=1))
+
+
+class QCSMAPaperCode(QCSMA):
+    """Q-CSMA as in the authors' public code: conflicting intents announced in the same
+    back-off minislot do not collide, they all join the decision set (see
+    :func:`qcsma_decision_set`'s ``collide``).  Devices of one agent still collide, since an
+    agent serves one device per subband.  Everything else is ``qcsma``.
+
+    SPEC section 4 (after Ni, Tan & Srikant) makes such intents collide and both drop out.
+    Here two conflicting links that pick the same minislot may both switch on in the same
+    slot, so the schedule is not conflict-free.
+    """
+
+    name = "qcsma_paper_code"
+    conflict_free = False
+    minislot_collisions = False
 
 
 class RandomPolicy(Policy):

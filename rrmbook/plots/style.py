@@ -38,6 +38,8 @@ class MethodStyle(NamedTuple):
 #: blues, the learned policies warm colours).  The paper's GMS uses one independent set on
 #: every subband; the book's multi-channel GMS re-runs the greedy on each subband.  WMMSE is
 #: the same iteration as FP in the scalar case (chapter 4), so it is drawn dashed over FP.
+#: The variants of the authors' public code (``*_paper_code``, ``*_all_links``) take a
+#: lighter shade of their SPEC method's colour.
 METHODS: dict[str, MethodStyle] = {
     # conflict-graph baselines
     "gms": MethodStyle("#1f77b4", "GMS (paper: one set)"),
@@ -46,12 +48,16 @@ METHODS: dict[str, MethodStyle] = {
     "llq": MethodStyle("#9467bd", "LLQ"),
     "qcsma": MethodStyle("#8c564b", "Q-CSMA"),
     "random": MethodStyle("#7f7f7f", "random"),
+    "gms_paper_code": MethodStyle("#6baed6", "GMS (paper code)"),
+    "qcsma_paper_code": MethodStyle("#c49c94", "Q-CSMA (paper code)"),
     # learned (multi-agent PPO)
     "mappo_shared": MethodStyle("#d62728", "MARL shared"),
     "mappo_separate": MethodStyle("#ff7f0e", "MARL separate"),
     # multi-cell baselines
     "fp": MethodStyle("#2ca02c", "FP"),
     "wmmse": MethodStyle("#e377c2", "WMMSE", "--"),
+    "fp_all_links": MethodStyle("#98df8a", "FP (all links)"),
+    "wmmse_all_links": MethodStyle("#f7b6d2", "WMMSE (all links)"),
     "fair_itlinq": MethodStyle("#bcbd22", "Fair-ITLinQ"),
     "itlinq": MethodStyle("#bcbd22", "ITLinQ"),
     "full_power": MethodStyle("#4d4d4d", "full power"),
