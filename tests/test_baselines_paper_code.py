@@ -9,6 +9,7 @@ import dataclasses
 import networkx as nx
 import numpy as np
 import pytest
+from test_baselines_conflict import _set_queues  # the same hand-set queues
 
 import rrmbook
 from rrmbook import baselines, plots
@@ -40,14 +41,6 @@ def _graph(n_agents, edges, owner=None):
 def _conflict_env(graph, H=3, seed=0):
     return ConflictGraphEnv(ConflictGraphConfig(graph, arrival_rate=0.0, n_subbands=H,
                                                 max_queue=None), batch=1, seed=seed)
-
-
-def _set_queues(env, zeta):
-    """Queues ``zeta`` (packets) at the start of the slot, nothing left from before."""
-    zeta = np.broadcast_to(np.asarray(zeta, dtype=np.int64), (env.batch, env.n_devices)).copy()
-    env.q = np.zeros_like(env.q)
-    env.arrivals = zeta.copy()
-    env.zeta = zeta
 
 
 def _step(policy, env):
