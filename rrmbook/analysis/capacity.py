@@ -5,10 +5,11 @@ Zhang & Guo's Table V calls a test run *good* when no agent's backlog keeps grow
 something relative to the largest load a scheduler still carries, so this module measures
 that load:
 
+- :func:`queue_growth` and :func:`stability_label`: how much each agent's backlog grew over
+  a run, and Table V's words for it (good / mixed / unstable);
 - :func:`is_stable`: whether one run kept every queue stable, by the project's rule
-  (:func:`rrmbook.experiments.learning.queue_growth` below
-  :data:`~rrmbook.experiments.learning.UNSTABLE_PACKETS` for every agent, i.e. Table V's
-  label ``"good"``);
+  (:func:`queue_growth` below :data:`UNSTABLE_PACKETS` for every agent, i.e. Table V's label
+  ``"good"``);
 - :func:`capacity`: a bisection over the load between a stable and an unstable end, where a
   load counts as stable only if it is stable on every seed; it returns a
   :class:`CapacityResult` that records every probe.
@@ -43,41 +44,58 @@ from ..evaluate import evaluate
 from ..policy import Policy, as_policy
 from ..scenarios import get_scenario, make_config, make_env
 
-__all__ = ["is_stable", "capacity", "CapacityResult", "CapacityProbe"]
+__all__ = ["is_stable", "capacity", "CapacityResult", "CapacityProbe", "queue_growth",
+           "stability_label", "UNSTABLE_PACKETS"]
 
 #: the model families whose queues a load drives (the PF model has full buffers)
 _QUEUE_FAMILIES = ("conflict", "cellular")
 
 
+#: an agent counts as unstable when its cell's backlog grew by more than this many packets
+#: between the second and the last quarter of a test run (Table V's rule)
+UNSTABLE_PACKETS = 20.0
+
+
+def queue_growth(queue_trace: np.ndarray, owner: np.ndarray, n_agents: int) -> np.ndarray:
+    """Per agent, how much its devices' total backlog grew over a run: the mean over the
+    last quarter of the slots minus the mean over the second quarter (``queue_trace``
+    ``(T, N)`` in packets or bits, ``owner`` ``(N,)`` the serving agent of each device).  A
+    stable queue gives about 0; a queue that grows without bound gives a large positive
+    number."""
+    q = np.asarray(queue_trace, dtype=float)
+    per_agent = np.zeros((q.shape[0], n_agents))
+    np.add.at(per_agent.T, np.asarray(owner), q.T)
+    T = q.shape[0]
+    return per_agent[3 * T // 4:].mean(0) - per_agent[T // 4: T // 2].mean(0)
+
+
+def stability_label(growth: np.ndarray, threshold: float) -> str:
+    """Table V's words for a test run: ``"good"`` if no agent's backlog keeps growing
+    (growth below ``threshold``), ``"unstable"`` if at least half of the agents' do, and
+    ``"mixed"`` in between."""
+    unstable = int((np.asarray(growth) > threshold).sum())
+    if unstable == 0:
+        return "good"
+    return "unstable" if 2 * unstable >= len(growth) else "mixed"
+
+
 def _threshold(threshold: float | None) -> float:
-    # imported here, not at module level: rrmbook.experiments pulls in the learners (torch),
-    # and rrmbook.analysis stays light to import
-    from ..experiments.learning import UNSTABLE_PACKETS
-
     return UNSTABLE_PACKETS if threshold is None else checks.positive("threshold", threshold)
-
-
-def _growth(queue_trace: np.ndarray, owner: np.ndarray, n_agents: int) -> np.ndarray:
-    from ..experiments.learning import queue_growth
-
-    return queue_growth(queue_trace, owner, n_agents)
 
 
 def is_stable(queue_trace: np.ndarray, owner: np.ndarray, n_agents: int,
               threshold: float | None = None) -> bool:
     """Whether a run kept every queue stable: no agent's backlog (its devices' queues
-    summed, :func:`~rrmbook.experiments.learning.queue_growth`) grew by more than
+    summed, :func:`queue_growth`) grew by more than
     ``threshold`` packets between the second and the last quarter of the run.  This is
-    Table V's label ``"good"`` (:func:`~rrmbook.experiments.learning.stability_label`);
-    ``threshold`` None means :data:`~rrmbook.experiments.learning.UNSTABLE_PACKETS` (20).
+    Table V's label ``"good"`` (:func:`stability_label`);
+    ``threshold`` None means :data:`UNSTABLE_PACKETS` (20).
 
     >>> trace = np.array([[0.0, 1.0]] * 50 + [[0.0, 30.0]] * 50)   # device 1 piles up
     >>> is_stable(trace, np.array([0, 1]), 2), is_stable(trace[:, :1], np.array([0]), 1)
     (False, True)
     """
-    from ..experiments.learning import stability_label
-
-    growth = _growth(queue_trace, owner, n_agents)
+    growth = queue_growth(queue_trace, owner, n_agents)
     return stability_label(growth, _threshold(threshold)) == "good"
 
 
@@ -195,7 +213,7 @@ def capacity(scenario: str | Callable[[float, int], Any], policy: str | Policy |
     is stable when no agent's backlog grew by more than ``threshold`` packets between the
     second and the last quarter of the run (:func:`is_stable`; Table V's rule: a network is
     carried when no agent's queue keeps growing; the growth is the project's
-    :func:`~rrmbook.experiments.learning.queue_growth`).  A load counts as stable only if it
+    :func:`queue_growth`).  A load counts as stable only if it
     is stable on *every* seed; an unstable seed ends the probe.  The search keeps the
     largest stable and the smallest unstable load and halves the gap until it is below
     ``tol``.
@@ -221,7 +239,7 @@ def capacity(scenario: str | Callable[[float, int], Any], policy: str | Policy |
     tol : stop when the bracket is narrower than this (None: ``(high - low) / 32``).
     batch : copies per run of a named scenario (their queues are averaged in the trace).
     threshold : packets of growth that make an agent unstable (None:
-        :data:`~rrmbook.experiments.learning.UNSTABLE_PACKETS`).
+        :data:`UNSTABLE_PACKETS`).
 
     Every argument is checked before any simulation (``ValueError`` naming the field);
     a bracket whose ``low`` is unstable or whose ``high`` is stable raises ``ValueError``
@@ -265,8 +283,6 @@ def capacity(scenario: str | Callable[[float, int], Any], policy: str | Policy |
     policy_for = _policy_for(policy, family)
 
     # ------------------------------------------------------------ the search
-    from ..experiments.learning import stability_label
-
     start = time.perf_counter()
     probes: list[CapacityProbe] = []
     policy_name = policy if isinstance(policy, str) else as_policy(policy).name
@@ -277,7 +293,7 @@ def capacity(scenario: str | Callable[[float, int], Any], policy: str | Policy |
             env = _check_env(build(load, seed))
             pol = policy_for(env.family)
             res = evaluate(env, pol, slots=slots, seed=seed)
-            g = _growth(res.queue_trace, env.owner, env.n_agents)
+            g = queue_growth(res.queue_trace, env.owner, env.n_agents)
             ran.append(seed)
             growth.append(float(np.max(g)))
             stable.append(stability_label(g, threshold) == "good")

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from .. import baselines
+from ..analysis.capacity import UNSTABLE_PACKETS, queue_growth, stability_label
 from ..evaluate import compare, evaluate
 from ..plots import delay_vs_load, mismatch_table, training_curve
 from ..scenarios import cellular, make_env
@@ -50,9 +51,6 @@ def fig13_data(slots: int = 5000, seed: int = 0, batch: int = 1,
 TABLE5_POLICIES = {"light": "hex19-light-shared", "medium": "hex19-medium-shared",
                    "heavy": "hex19-heavy-shared"}
 TABLE5_LOADS = {"light": 15.0, "medium": 20.0, "heavy": 25.0}
-#: an agent counts as unstable when its cell's backlog grew by more than this many packets
-#: between the second and the last quarter of a test run
-UNSTABLE_PACKETS = 20.0
 
 
 def table5_data(slots: int = 5000, seed: int = 0, batch: int = 1,
@@ -141,24 +139,3 @@ def plot_scaling(data: dict, path: Path) -> None:
     save_figure(fig, path)
 
 
-def queue_growth(queue_trace: np.ndarray, owner: np.ndarray, n_agents: int) -> np.ndarray:
-    """Per agent, how much its devices' total backlog grew over a run: the mean over the
-    last quarter of the slots minus the mean over the second quarter (``queue_trace``
-    ``(T, N)`` in packets or bits, ``owner`` ``(N,)`` the serving agent of each device).  A
-    stable queue gives about 0; a queue that grows without bound gives a large positive
-    number."""
-    q = np.asarray(queue_trace, dtype=float)
-    per_agent = np.zeros((q.shape[0], n_agents))
-    np.add.at(per_agent.T, np.asarray(owner), q.T)
-    T = q.shape[0]
-    return per_agent[3 * T // 4:].mean(0) - per_agent[T // 4: T // 2].mean(0)
-
-
-def stability_label(growth: np.ndarray, threshold: float) -> str:
-    """Table V's words for a test run: ``"good"`` if no agent's backlog keeps growing
-    (growth below ``threshold``), ``"unstable"`` if at least half of the agents' do, and
-    ``"mixed"`` in between."""
-    unstable = int((np.asarray(growth) > threshold).sum())
-    if unstable == 0:
-        return "good"
-    return "unstable" if 2 * unstable >= len(growth) else "mixed"
