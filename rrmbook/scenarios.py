@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import checks
 from .conflict import paper_cg8, random_conflict_graph
 from .envs import (
     CellularConfig,
@@ -39,11 +40,12 @@ from .envs import (
     PFConfig,
     PFEnv,
 )
+from .envs.drops import LayoutDraws
 from .envs.pettingzoo_env import RRMParallelEnv
 from .topology import hex_layout, random_layout
 
 __all__ = ["Scenario", "SCENARIOS", "get_scenario", "make_config", "make_env", "resolve_load",
-           "cellular", "make_parallel_env"]
+           "cellular", "make_parallel_env", "LAYOUT_SEED_SCENARIOS"]
 
 
 @dataclass(frozen=True)
@@ -159,19 +161,51 @@ def make_config(scenario: str, load: str | float | Sequence[float] | None = None
 
 
 def make_env(scenario: str, load: str | float | Sequence[float] | None = None, batch: int = 1,
-             seed: int = 0, **overrides) -> ConflictGraphEnv | CellularEnv | PFEnv:
+             seed: int = 0, layout_draws: bool = False,
+             **overrides) -> ConflictGraphEnv | CellularEnv | PFEnv | LayoutDraws:
     """Build a batched environment for a named scenario.
+
+    ``layout_draws=True`` (multi-cell scenarios with a ``layout_seed``) gives a training
+    environment in which every copy runs its own layout drop and draws a new one whenever
+    its episode ends (:class:`~rrmbook.envs.drops.LayoutDraws`); it needs a fixed
+    ``max_neighbours`` with ``truncate_neighbours=True``.
 
     >>> env = make_env("paper-cg8", load="heavy", batch=4, seed=0)
     >>> env.n_devices, env.n_agents, env.batch
     (8, 4, 4)
     """
+    if layout_draws is not False:
+        return _layout_draws(scenario, load, batch, seed, layout_draws, overrides)
     config = make_config(scenario, load, **overrides)
     if isinstance(config, PFConfig):
         return PFEnv(config, batch=batch, seed=seed)
     if isinstance(config, CellularConfig):
         return CellularEnv(config, batch=batch, seed=seed)
     return ConflictGraphEnv(config, batch=batch, seed=seed)
+
+
+#: the scenarios whose layout is a random drop named by ``layout_seed``
+LAYOUT_SEED_SCENARIOS = ("paper-hex19", "paper-random19", "cellular")
+
+
+def _layout_draws(scenario, load, batch, seed, layout_draws, overrides) -> LayoutDraws:
+    checks.boolean("layout_draws", layout_draws)
+    if scenario not in LAYOUT_SEED_SCENARIOS:
+        raise ValueError(f"layout_draws needs a scenario with layout drops "
+                         f"{list(LAYOUT_SEED_SCENARIOS)}, got {scenario!r}")
+    if "layout_seed" in overrides:
+        raise ValueError("layout_draws draws the layout seeds itself; do not also give "
+                         "layout_seed")
+    if overrides.get("max_neighbours") is None or overrides.get("truncate_neighbours") is not True:
+        raise ValueError("layout_draws needs a fixed max_neighbours and truncate_neighbours=True"
+                         " (every drop must give the agents inputs of the same size), e.g. "
+                         "max_neighbours=5, truncate_neighbours=True")
+    make_config(scenario, load, **overrides)  # bad overrides fail here, before any drop
+
+    def at_drop(layout_seed: int):
+        return make_config(scenario, load, layout_seed=layout_seed, **overrides)
+
+    return LayoutDraws(at_drop, batch=batch, seed=seed)
 
 
 def cellular(rings: int = 2, devices_per_cell: int = 3, seed: int = 0,

@@ -28,6 +28,7 @@ class Stream(IntEnum):
     TRAFFIC = 0          #: packet arrivals (conflict-graph and multi-cell envs)
     POLICY = 1           #: a policy's own randomness during evaluation or data collection
     FADING = 2           #: small-scale fading of the multi-cell env (a torch generator)
+    LAYOUT_DRAWS = 3     #: layout drops drawn while training on many layouts (LayoutDraws)
     MAPPO_INIT = 10      #: MAPPO network initialisation
     MAPPO_SAMPLE = 11    #: MAPPO action sampling and minibatch order
     PF_LAYOUT = 20       #: PF model: UE positions and mobility

@@ -255,6 +255,43 @@ def test_a_training_cell_trains_evaluates_and_is_not_trained_again(tmp_path):
     assert resumed["train"]["resumed"] and resumed["metrics"] == rec["metrics"]
 
 
+def test_trained_mappo_evaluates_another_sweeps_policy_elsewhere(tmp_path):
+    """``trained_mappo`` reads the policy a training sweep wrote for the same seed and
+    evaluates it at another load; it equals evaluating that file by hand, and a missing
+    training names the store to run first."""
+    from rrmbook.evaluate import evaluate
+    from rrmbook.marl import load_policy
+    from rrmbook.scenarios import make_env
+
+    tiny = {"n_envs": 2, "rollout_slots": 64, "num_minibatches": 1, "update_epochs": 1}
+    train_store = tmp_path / "train"
+    sweep({"scenarios": ["paper-cg8"], "loads": [0.6], "seeds": [1], "slots": 40,
+           "methods": [{"method": "mappo_shared",
+                        "params": {"budget_slots": 128, "config": tiny}}]},
+          store=train_store, workers=1, progress=False)
+    transfer = {"scenarios": ["paper-cg8"], "loads": [0.3, 0.6], "seeds": [1, 2],
+                "eval_seeds": [7], "slots": 40,
+                "methods": [{"method": "trained_mappo", "label": "from-0.6",
+                             "params": {"store": str(train_store), "train_load": 0.6}}]}
+    store = tmp_path / "transfer"
+    rep = sweep(transfer, store=store, workers=1, progress=False)
+    recs = _records(store)
+    ok = recs["paper-cg8__0.3__from-0.6__s1"]
+    assert ok["status"] == "ok", ok.get("traceback")
+    assert ok["artifact"].endswith("paper-cg8__0.6__mappo_shared__s1.pt")
+    policy = load_policy(ok["artifact"], deterministic=True)
+    by_hand = evaluate(make_env("paper-cg8", load=0.3, seed=7), policy, slots=40, seed=7)
+    assert ok["metrics"]["mean_delay"] == pytest.approx(by_hand.summary()["mean_delay"])
+    # seed 2 was never trained: the cell fails and says which store to run
+    missing = recs["paper-cg8__0.3__from-0.6__s2"]
+    assert missing["status"] != "ok" and "train" in missing["error"]
+    assert str(train_store) in missing["error"]
+    assert rep.find("from-0.6", load=0.3)["n"] == 1
+    with pytest.raises(ValueError, match="train_load"):
+        load_spec(transfer | {"methods": [{"method": "trained_mappo",
+                                           "params": {"store": "x"}}]})
+
+
 # ------------------------------------------------------------------------- the spec
 def test_spec_files_dicts_and_dataclasses_agree(tmp_path):
     (tmp_path / "s.yaml").write_text(

@@ -21,7 +21,7 @@ import numpy as np
 from ..traffic import PacketLedger
 
 __all__ = ["Env", "Family", "FAMILIES", "require_family", "WrongEnvironment", "Observation", "StepResult",
-           "BatchedQueueEnv"]
+           "BatchedQueueEnv", "ENV_ARRAYS", "env_snapshot", "env_restore"]
 
 #: The model families: Zhang & Guo's conflict graph and multi-cell network, Eldeeb & Alves'
 #: proportional-fair scheduling model.
@@ -124,3 +124,36 @@ class BatchedQueueEnv:
         self.slot_in_episode[mask] = 0
         self._refresh_zeta()
         return self.observe()
+
+
+#: the environment attributes that change while it runs (both families); restoring them and
+#: the random streams continues a run exactly where a checkpoint left it
+ENV_ARRAYS = ("q", "arrivals", "zeta", "slot_in_episode", "beta", "gain", "_last")
+
+
+def env_snapshot(env) -> dict:
+    """The running state of an environment (tensors and plain values only, for a
+    ``weights_only`` checkpoint); environments with their own ``snapshot`` use it."""
+    if hasattr(env, "snapshot"):
+        return env.snapshot()
+    import torch
+
+    snap = {"t": int(env.t), "traffic": env._traffic.bit_generator.state,
+            "arrays": {n: torch.from_numpy(np.array(getattr(env, n)))
+                       for n in ENV_ARRAYS if hasattr(env, n)}}
+    if hasattr(env, "_fading"):
+        snap["fading"] = env._fading.get_state()
+    return snap
+
+
+def env_restore(env, snap: dict) -> None:
+    """Put an environment back into the state of :func:`env_snapshot`."""
+    if hasattr(env, "restore"):
+        env.restore(snap)
+        return
+    env.t = snap["t"]
+    env._traffic.bit_generator.state = snap["traffic"]
+    for name, value in snap["arrays"].items():
+        setattr(env, name, value.numpy().copy())
+    if "fading" in snap:
+        env._fading.set_state(snap["fading"])

@@ -41,6 +41,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import checks, seeding
+from ..envs.base import env_restore, env_snapshot
 from ..io import CHECKPOINT_NAME, atomic_write_text, atomic_write_torch
 from ..scenarios import make_env
 from ..seeding import Stream
@@ -66,13 +67,18 @@ from .networks import (
 from .storage import RolloutStorage
 
 __all__ = ["MAPPOConfig", "MAPPO", "train", "load_checkpoint", "load_policy", "export_policy",
-           "clip_grad_norm_per_group", "CHECKPOINT_NAME", "LOG_FIELDS", "FORMAT",
+           "clip_grad_norm_per_group", "CHECKPOINT_NAME", "LOG_FIELDS", "TEST_SEED", "FORMAT",
            "POLICY_FORMAT"]
 
 #: columns of the learning-curve CSV (one row per training iteration)
 LOG_FIELDS = ("update", "slots", "mean_reward", "mean_queue", "episodes", "policy_loss",
               "value_loss", "entropy", "approx_kl", "clip_fraction", "minibatch_steps",
-              "explained_variance", "time_s")
+              "explained_variance", "time_s", "test_mean_queue", "test_reward",
+              "test_mean_delay")
+#: the traffic and fading seed of every test evaluation (MAPPOConfig.test_interval)
+TEST_SEED = 9_000
+#: MAPPOConfig fields a resumed run may change (they do not change the training)
+_NOT_MATCHED = ("checkpoint_interval", "device", "test_interval", "test_slots", "test_copies")
 #: format tags of a training checkpoint and of a (small) policy file
 FORMAT = "rrmbook-mappo/1"
 POLICY_FORMAT = "rrmbook-mappo-policy/1"
@@ -141,13 +147,22 @@ class MAPPOConfig:
     reward_scale : the individual rewards R_k (minus queued packets in the neighbourhood)
         are multiplied by this constant.
     checkpoint_interval : updates between checkpoints (when a directory is given).
+    test_interval : every this many updates (and after the last), :func:`train` runs a
+        *test evaluation*, as Zhang & Guo measured their learning curves: the deterministic
+        policy (the most likely action) on ``test_copies`` copies of the training scenario
+        at the training load (on its named layout, never a layout draw) for ``test_slots``
+        slots, always with the traffic and fading seed :data:`TEST_SEED`.  The record of
+        that update gains ``test_mean_queue`` (packets per device), ``test_reward`` (mean
+        individual reward R_k per agent and slot, unscaled) and ``test_mean_delay``.
+        ``None`` (the default) never tests.  The test uses its own environment and random
+        streams, so it does not change the training; its time is not in ``time_s``.
     device : where the networks, the rollout storage and the update run: ``"cpu"`` (the
         default), ``"cuda"``/``"cuda:N"``, or ``"auto"`` (CUDA when PyTorch sees a GPU, else
         the CPU).  The environments stay NumPy on the CPU, and every random draw of the
         learner (action sampling, minibatch order) is made on the CPU and then moved, so a
         run's random numbers do not depend on the device; the arithmetic on a GPU differs
-        within floating-point tolerance.  Neither this nor ``checkpoint_interval`` is part
-        of what a resumed run must match.
+        within floating-point tolerance.  Neither this nor ``checkpoint_interval`` (nor the
+        ``test_*`` fields) is part of what a resumed run must match.
     """
 
     mode: str = "shared"
@@ -180,6 +195,9 @@ class MAPPOConfig:
     reward_scale: float = 0.1
     checkpoint_interval: int = 20
     device: str = "cpu"
+    test_interval: int | None = None
+    test_slots: int = 2000
+    test_copies: int = 4
 
     def __post_init__(self) -> None:
         choices = {"mode": MODES, "cell": ("lstm", "gru"), "activation": ("tanh", "relu"),
@@ -189,8 +207,11 @@ class MAPPOConfig:
                 raise ValueError(f"MAPPOConfig.{name} must be one of {allowed}, "
                                  f"got {getattr(self, name)!r}")
         for name in ("hidden_size", "hidden_layers", "n_envs", "rollout_slots", "chunk_length",
-                     "update_epochs", "num_minibatches", "checkpoint_interval"):
+                     "update_epochs", "num_minibatches", "checkpoint_interval", "test_slots",
+                     "test_copies"):
             checks.positive_int(f"MAPPOConfig.{name}", getattr(self, name))
+        if self.test_interval is not None:
+            checks.positive_int("MAPPOConfig.test_interval", self.test_interval)
         positive = ("lr", "optim_eps", "max_grad_norm", "clip", "value_clip", "value_coef",
                     "queue_scale", "reward_scale")
         unit = ("gamma", "gae_lambda")
@@ -287,30 +308,6 @@ def clip_grad_norm_per_group(parameters: list[torch.nn.Parameter], max_norm: flo
     for g in grads:
         g.mul_(factor.view(-1, *([1] * (g.ndim - 1))))
     return norms
-
-
-# ---------------------------------------------------------------------- env snapshots
-#: the environment attributes that change while it runs (both families); restoring them
-#: and the random streams continues a run exactly where a checkpoint left it
-_ENV_ARRAYS = ("q", "arrivals", "zeta", "slot_in_episode", "beta", "gain", "_last")
-
-
-def _env_snapshot(env) -> dict:
-    snap = {"t": int(env.t), "traffic": env._traffic.bit_generator.state,
-            "arrays": {n: torch.from_numpy(np.array(getattr(env, n)))
-                       for n in _ENV_ARRAYS if hasattr(env, n)}}
-    if hasattr(env, "_fading"):
-        snap["fading"] = env._fading.get_state()
-    return snap
-
-
-def _env_restore(env, snap: dict) -> None:
-    env.t = snap["t"]
-    env._traffic.bit_generator.state = snap["traffic"]
-    for name, value in snap["arrays"].items():
-        setattr(env, name, value.numpy().copy())
-    if "fading" in snap:
-        env._fading.set_state(snap["fading"])
 
 
 class MAPPO:
@@ -520,7 +517,7 @@ class MAPPO:
             "spec": self.spec.to_dict(),
             "actor": self.actor.state_dict(), "critic": self.critic.state_dict(),
             "value_norm": self.value_norm.state_dict(), "optimizer": self.optimizer.state_dict(),
-            "generator": self.generator.get_state(), "env": _env_snapshot(self.env),
+            "generator": self.generator.get_state(), "env": env_snapshot(self.env),
             "rollout": {"actor_state": self.actor_state, "critic_state": self.critic_state,
                         "starts": self.starts},
             "slots": self.slots, "updates": self.updates, "elapsed": self.elapsed,
@@ -538,7 +535,7 @@ class MAPPO:
             raise ValueError(f"the checkpoint belongs to another run: {'; '.join(diffs)}")
         config = asdict(self.config)
         diffs = [f"{k}: checkpoint {state['config'].get(k)!r} vs {v!r}" for k, v in config.items()
-                 if state["config"].get(k) != v and k not in ("checkpoint_interval", "device")]
+                 if state["config"].get(k) != v and k not in _NOT_MATCHED]
         if diffs:
             raise ValueError(f"the checkpoint was trained with another MAPPOConfig: "
                              f"{'; '.join(diffs)}")
@@ -547,7 +544,7 @@ class MAPPO:
         self.value_norm.load_state_dict(state["value_norm"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"])
-        _env_restore(self.env, state["env"])
+        env_restore(self.env, state["env"])
         self.obs = self.env.observe()
         rollout = state["rollout"]
         self.actor_state = rollout["actor_state"].to(self.device)
@@ -635,6 +632,26 @@ def _append_log(path: Path, record: dict) -> None:
                        extrasaction="ignore").writerow(record)
 
 
+def run_test_evaluation(policy: MAPPOPolicy, config: MAPPOConfig, scenario: str, load,
+                    env_kwargs: dict | None = None) -> dict:
+    """One test evaluation of a policy during training (see ``MAPPOConfig.test_interval``):
+    ``{"test_mean_queue", "test_reward", "test_mean_delay"}`` of the deterministic policy on
+    ``test_copies`` copies of the training scenario (its named layout, not a layout draw)
+    for ``test_slots`` slots with the seed :data:`TEST_SEED`."""
+    from ..evaluate import evaluate
+
+    kwargs = {k: v for k, v in (env_kwargs or {}).items() if k != "layout_draws"}
+    env = make_env(scenario, load=load, batch=config.test_copies, seed=TEST_SEED, **kwargs)
+    test = policy.copy()
+    test.deterministic = True
+    results = evaluate(env, test, slots=config.test_slots, seed=TEST_SEED)
+    queues = np.asarray(results.queue_trace)  # (slots, devices), mean over the copies
+    reward = float(env.rewards(queues * env.packet_size).mean()) if hasattr(env, "rewards") \
+        else float("nan")
+    return {"test_mean_queue": round(float(queues.mean()), 5), "test_reward": round(reward, 5),
+            "test_mean_delay": round(float(results.mean_delay), 5)}
+
+
 def train(config: MAPPOConfig | None = None, scenario: str = "paper-cg8",
           load: str | float = "heavy", seed: int = 0, budget_slots: int = 100_000, *,
           checkpoint_dir: str | Path | None = None, resume: bool | str | Path = False,
@@ -688,6 +705,9 @@ def train(config: MAPPOConfig | None = None, scenario: str = "paper-cg8",
               unit="slot", desc=f"MAPPO-{config.mode}") as bar:
         while learner.slots < budget_slots:
             record = learner.iteration(progress=learner.slots / budget_slots)
+            if config.test_interval is not None and (
+                    learner.updates % config.test_interval == 0 or learner.slots >= budget_slots):
+                record |= run_test_evaluation(learner.policy(), config, scenario, load, env_kwargs)
             if log is not None:
                 _append_log(log, record)
             bar.update(min(record["slots"], budget_slots) - bar.n)

@@ -17,6 +17,11 @@ every shipped policy       evaluate  ``zoo.get_policy(name)`` / ``zoo.get_learne
 ``mappo_shared``,          train     recurrent MAPPO (:func:`rrmbook.marl.train`); params:
 ``mappo_separate``                   ``preset`` (laptop/paper), ``budget_slots``,
                                      ``config`` (field overrides), ``deterministic``
+``mappo_shared_draws``,    train     the same, trained with layout randomisation (every
+``mappo_separate_draws``             copy on its own drop, a new one per episode:
+                                     :class:`~rrmbook.envs.LayoutDraws`; the spec's env
+                                     needs ``max_neighbours`` and ``truncate_neighbours``),
+                                     evaluated on the cell's drop
 ``online_sac``,            train     online centralised SAC / DQN on ``pf-4x20``; params:
 ``online_dqn``                       ``budget_steps``, ``config``, ``eval_every``
 ``cql_centralised``,       train     CQL (on SAC unless ``base: dqn``) on a dataset made by
@@ -24,6 +29,12 @@ every shipped policy       evaluate  ``zoo.get_policy(name)`` / ``zoo.get_learne
 ``cql_ctde``,                        params: ``steps``, ``dataset``, ``dataset_size``,
 ``cql_dqn_centralised``              ``data_seed`` (a number, or ``per_seed``: 100 + seed),
                                      ``config``
+``trained_mappo``          train     no training: the MAPPO policy that another sweep's
+                                     cell trained with the cell's seed, read from that
+                                     store's ``artifacts/`` and evaluated here (another
+                                     load, layout or network); params: ``store``,
+                                     ``label``, ``train_load``, ``scenario``, ``drop``,
+                                     ``deterministic``
 =========================  ========  =====================================================
 
 A new method is one line: ``register_method("name", run, kind=..., families=...)``.
@@ -48,7 +59,7 @@ from .. import zoo
 from ..offline_marl import CQL_STEPS, DATA_SEED, DATASET_KINDS, DATASET_SIZE, make_dataset
 
 __all__ = ["EVALUATE", "TRAIN", "Method", "METHODS", "register_method", "get_method",
-           "evaluate_cell", "numeric_metrics", "mappo_config"]
+           "evaluate_cell", "numeric_metrics", "mappo_config", "trained_artifact", "learning_curve", "CURVE_FIELDS"]
 
 EVALUATE = "evaluate"
 TRAIN = "train"
@@ -186,23 +197,91 @@ def _check_mappo(params: dict) -> None:
     mappo_config(params)
 
 
-def _run_mappo(cell) -> dict:
+def _run_mappo(cell, train_env: dict | None = None) -> dict:
+    """Train (unless the cell's policy file exists) on the cell's environment with
+    ``train_env`` overrides, then evaluate on the cell's own environment."""
     from ...marl import export_policy, load_policy, train
 
     params = cell.params
     work, artifact, resume = _paths(cell)
     info = {"budget_slots": params["budget_slots"], "resumed": resume}
     if not artifact.is_file():
+        env = {k: v for k, v in cell.env.items() if not (train_env and k == "layout_seed")}
         _, history = train(mappo_config(params), cell.scenario, cell.load, seed=cell.seed,
                            budget_slots=params["budget_slots"], checkpoint_dir=work,
-                           resume=resume, env_kwargs=cell.env)
+                           resume=resume, env_kwargs=env | dict(train_env or {}))
         export_policy(work / CHECKPOINT_NAME, artifact)
         info |= {"train_s": round(history[-1]["time_s"], 2) if history else 0.0,
                  "updates": len(history)}
         shutil.rmtree(work, ignore_errors=True)
     policy = load_policy(artifact, deterministic=params["deterministic"])
     policy.name = cell.method
-    return evaluate_cell(cell, policy) | {"train": info, "artifact": str(artifact)}
+    out = evaluate_cell(cell, policy) | {"train": info, "artifact": str(artifact)}
+    if mappo_config(params).test_interval is not None:
+        out["curve"] = learning_curve(artifact)
+    return out
+
+
+#: the columns of a learning curve kept in a sweep record
+CURVE_FIELDS = ("update", "slots", "time_s", "mean_reward", "mean_queue", "test_mean_queue",
+                "test_reward", "test_mean_delay")
+
+
+def learning_curve(artifact: str | Path) -> dict:
+    """The learning curve stored in a MAPPO policy file, column by column
+    (:data:`CURVE_FIELDS`; ``None`` where an update had no test evaluation)."""
+    from ...marl.mappo import POLICY_FORMAT, load_checkpoint
+
+    history = load_checkpoint(artifact, formats=(POLICY_FORMAT,))["history"]
+    return {f: [r.get(f) for r in history] for f in CURVE_FIELDS}
+
+
+def trained_artifact(cell) -> Path:
+    """The policy file that the training cell named by a ``trained_mappo`` cell's params
+    wrote: the same seed, in ``params["store"]``, on ``params["scenario"]`` (default: the
+    cell's), at ``params["train_load"]`` and ``params["drop"]`` (``"same"``, the default:
+    the cell's drop; ``None``: a training sweep without a drop axis; or a layout seed)."""
+    from .spec import cell_key
+
+    p = cell.params
+    scenario = p["scenario"] or cell.scenario
+    drop = cell.drop if p["drop"] == "same" else p["drop"]
+    key = cell_key(scenario, p["train_load"], drop, p["label"], cell.seed)
+    return Path(p["store"]) / "artifacts" / f"{key}.pt"
+
+
+def _check_trained(params: dict) -> None:
+    for name in ("store", "label"):
+        if not isinstance(params[name], str) or not params[name]:
+            raise ValueError(f"{name} must be a non-empty string (the training sweep's "
+                             f"{'store folder' if name == 'store' else 'method label'}), "
+                             f"got {params[name]!r}")
+    load = params["train_load"]
+    if isinstance(load, bool) or not isinstance(load, int | float | str):
+        raise ValueError(f"train_load must be the load the policy was trained at (a rate "
+                         f"or a preset name), got {load!r}")
+    if params["scenario"] is not None:
+        get_scenario(params["scenario"])
+    if params["drop"] not in (None, "same"):
+        checks.non_negative_int("drop", params["drop"])
+    checks.boolean("deterministic", params["deterministic"])
+
+
+def _run_trained(cell) -> dict:
+    from ...marl import load_policy
+
+    artifact = trained_artifact(cell)
+    if not artifact.is_file():
+        raise FileNotFoundError(
+            f"no trained policy {artifact}: run the sweep that trains it first (its store "
+            f"is {cell.params['store']!r}, its method label {cell.params['label']!r})")
+    policy = load_policy(artifact, deterministic=cell.params["deterministic"])
+    policy.name = cell.method
+    return evaluate_cell(cell, policy) | {"artifact": str(artifact)}
+
+
+def _run_mappo_draws(cell) -> dict:
+    return _run_mappo(cell, train_env={"layout_draws": True})
 
 
 def _online_config(params: dict, kind: str):
@@ -315,10 +394,17 @@ def _register_builtins() -> None:
         register_method(name, _run_shipped, EVALUATE, (get_scenario(scenario).family,),
                         {"deterministic": None}, _check_deterministic, f"shipped {name}")
     for mode in ("shared", "separate"):
-        register_method(f"mappo_{mode}", _run_mappo, TRAIN, ("conflict", "cellular"),
-                        {"mode": mode, "preset": "laptop", "budget_slots": 300_000,
-                         "config": {}, "deterministic": True}, _check_mappo,
-                        f"recurrent MAPPO, {mode} policy")
+        mappo = {"mode": mode, "preset": "laptop", "budget_slots": 300_000, "config": {},
+                 "deterministic": True}
+        register_method(f"mappo_{mode}", _run_mappo, TRAIN, ("conflict", "cellular"), mappo,
+                        _check_mappo, f"recurrent MAPPO, {mode} policy")
+        register_method(f"mappo_{mode}_draws", _run_mappo_draws, TRAIN, ("cellular",), mappo,
+                        _check_mappo, f"recurrent MAPPO, {mode} policy, trained with a new "
+                        "layout drop per episode (LayoutDraws)")
+    register_method("trained_mappo", _run_trained, TRAIN, ("conflict", "cellular"),
+                    {"store": None, "label": "mappo_shared", "train_load": None,
+                     "scenario": None, "drop": "same", "deterministic": True}, _check_trained,
+                    "a MAPPO policy another sweep trained, evaluated elsewhere")
     for kind, run in (("sac", _run_online_sac), ("dqn", _run_online_dqn)):
         register_method(f"online_{kind}", run, TRAIN, ("pf",),
                         {"budget_steps": 100_000, "config": {}, "eval_every": None},
