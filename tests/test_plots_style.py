@@ -35,7 +35,7 @@ def test_one_key_per_method_and_aliases_resolve():
 def test_views_follow_the_one_table():
     assert plots.METHOD_COLORS == {k: s.color for k, s in plots.METHODS.items()}
     assert set(plots.METHOD_LABELS) <= set(plots.METHODS)
-    assert plots.METHOD_LINESTYLES == {"wmmse": "--"}
+    assert plots.METHOD_LINESTYLES == {"wmmse": "--", "wmmse_sum_power": ":"}
     assert plots.label_of("sac+dqn") == "sac+dqn"        # no label: the name itself
     assert plots.label_of("Someone New") == "Someone New"
 

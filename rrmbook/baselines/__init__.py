@@ -14,7 +14,16 @@ import numpy as np
 
 from ..envs.base import Env
 from ..policy import Policy
-from .cellular import FP, WMMSE, CellularLLQ, CellularRandom, FairITLinQ, FullPower, all_links
+from .cellular import (
+    FP,
+    WMMSE,
+    CellularLLQ,
+    CellularRandom,
+    FairITLinQ,
+    FullPower,
+    WMMSESumPower,
+    all_links,
+)
 from .conflict import (
     GMS,
     LLQ,
@@ -29,7 +38,7 @@ from .pf import TDM, Greedy, ITLinQ, RandomWalk
 
 __all__ = ["get", "available", "FAMILIES", "GMS", "GMSPaperCode", "MultiChannelGMS", "MaxWeight",
            "LLQ", "QCSMA", "QCSMAPaperCode", "RandomPolicy", "CellularLLQ", "FullPower", "CellularRandom", "FairITLinQ",
-           "FP", "WMMSE", "RandomWalk", "Greedy", "TDM", "ITLinQ"]
+           "FP", "WMMSE", "WMMSESumPower", "RandomWalk", "Greedy", "TDM", "ITLinQ"]
 
 #: family -> name -> policy class (or constructor).  The ``*_paper_code`` and ``*_all_links``
 #: entries reproduce the authors' public code, beside the SPEC versions (SPEC section 4).
@@ -53,6 +62,7 @@ FAMILIES: dict[str, dict[str, Callable[..., Policy]]] = {
         "wmmse": WMMSE,
         "fp_all_links": all_links(FP, "fp_all_links"),
         "wmmse_all_links": all_links(WMMSE, "wmmse_all_links"),
+        "wmmse_sum_power": WMMSESumPower,
     },
     "pf": {
         "random_walk": RandomWalk,

@@ -43,6 +43,8 @@ Modelling notes (SPEC section 4 decides what the papers leave open):
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Callable
 
 import numpy as np
@@ -224,13 +226,14 @@ def _check_problem(gain_links, weights, p_max, noise, max_iter, tol):
     return snr, np.broadcast_to(w, lead + w.shape[-1:])
 
 
-def _ascend(snr_links, w, update, max_iter, tol):
+def _ascend(snr_links, w, update, max_iter, tol, start=1.0):
     """Shared driver of FP and WMMSE in normalised units (x = p / P_max in [0, 1], gains as
     SNR at P_max, noise 1).  Starts at full power; per instance, stops after ``max_iter``
     updates or once the weighted sum rate improves by less than ``tol`` (relative); a
-    stopped instance keeps its powers while the others go on.  Returns (x, history)."""
+    stopped instance keeps its powers while the others go on.  ``start``: the first powers
+    (default full power).  Returns (x, history)."""
     direct = np.diagonal(snr_links, axis1=-2, axis2=-1)
-    x = np.ones(w.shape)
+    x = np.broadcast_to(np.asarray(start, dtype=float), w.shape).copy()
     running = np.ones(w.shape[:-1], dtype=bool)
     history: list[np.ndarray] = []
     for it in range(int(max_iter) + 1):
@@ -332,6 +335,61 @@ def wmmse_powers(gain_links: np.ndarray, weights: np.ndarray, p_max: float, nois
     """
     snr_links, w = _check_problem(gain_links, weights, p_max, noise, max_iter, tol)
     x, history = _ascend(snr_links, w, wmmse_update, max_iter, tol)
+    return (x * p_max, np.stack(history)) if return_history else x * p_max
+
+
+def wmmse_sum_power_update(snr_links, w, x, direct, signal, received, one_plus_sinr, *,
+                           groups: np.ndarray, newton: int = 30):
+    """One WMMSE iteration of Shi et al. for the interfering broadcast channel (IEEE TSP
+    59(9), 2011, Sec. III, the transmit update with a multiplier per base station), scalar
+    case, in the normalised units of :func:`wmmse_update`.
+
+    The receivers u_l and MSE weights W_l are those of :func:`wmmse_update`; the transmit
+    amplitudes of the links of one transmitter k share its power,
+    Σ_{l of k} v_l² <= 1 (P_max in these units), instead of each being capped at 1:
+    v_l = w_l W_l u_l h_ll / (Σ_m w_m W_m u_m² g_lm + μ_k), with μ_k = 0 when that already
+    fits the budget and otherwise the μ_k > 0 at which it is met exactly.  The total power
+    f(μ) = Σ_l a_l² / (d_l + μ)² is convex and decreasing in μ, so Newton's method on
+    f(μ) = 1 started at μ = 0 climbs to the root without overshooting it.  ``groups``:
+    ``(L,)`` the transmitter of each link.  With one link per transmitter this is
+    :func:`wmmse_update`."""
+    h = np.sqrt(direct)
+    u = h * np.sqrt(x) / received
+    c = w * one_plus_sinr
+    num = c * u * h
+    den = (snr_links @ (c * u * u)[..., None])[..., 0]
+    onehot = np.eye(int(groups.max()) + 1)[groups]  # (L, K)
+    mu = np.zeros(num.shape[:-1] + (onehot.shape[1],))
+    for _ in range(newton):
+        d = den + mu @ onehot.T
+        v = _ratio(num, d)
+        excess = (v * v) @ onehot - 1.0
+        if not (excess > 1e-12).any():
+            break
+        slope = (2.0 * _ratio(v * v, d)) @ onehot  # -f'(μ)
+        mu = np.where(excess > 0, mu + _ratio(excess, slope), mu)
+    v = _ratio(num, den + mu @ onehot.T)
+    return v * v
+
+
+def wmmse_sum_power_powers(gain_links: np.ndarray, weights: np.ndarray, p_max: float,
+                           noise: float, groups, max_iter: int = 100, tol: float = 1e-3,
+                           return_history: bool = False):
+    """Weighted-sum-rate power control by WMMSE with a *total* power budget per transmitter
+    (Shi et al.'s interfering broadcast channel; :func:`wmmse_sum_power_update`): the links
+    that share a transmitter (``groups[l]``, ``(L,)``) share its ``p_max``.  Arguments,
+    stopping rule and return values as :func:`fp_powers`.  With one link per transmitter it
+    gives the powers of :func:`wmmse_powers`; with several, a different (smaller) feasible
+    set than :func:`wmmse_powers`, where every link may use the whole ``p_max``."""
+    snr_links, w = _check_problem(gain_links, weights, p_max, noise, max_iter, tol)
+    groups = np.asarray(groups)
+    if groups.shape != (w.shape[-1],) or groups.dtype.kind not in "iu" or groups.min() < 0:
+        raise ValueError(f"groups must hold one transmitter index >= 0 per link "
+                         f"({w.shape[-1]}), got {groups!r}")
+    update = functools.partial(wmmse_sum_power_update, groups=groups)
+    # a feasible start: full power shared equally among each transmitter's links
+    share = 1.0 / np.bincount(groups)[groups]
+    x, history = _ascend(snr_links, w, update, max_iter, tol, start=share)
     return (x * p_max, np.stack(history)) if return_history else x * p_max
 
 
@@ -531,6 +589,23 @@ class WMMSE(_PowerControl):
 
     name = "wmmse"
     solver = staticmethod(wmmse_powers)
+
+
+class WMMSESumPower(_PowerControl):
+    """Genie-aided WMMSE in the interfering-broadcast-channel form of Shi et al.
+    (:func:`wmmse_sum_power_powers`), per subband, weights = queue lengths: like
+    ``wmmse_all_links`` every device of an AP may be served on every subband, but the AP's
+    links on a subband share one P_max (the power budget of a transmitter in Shi et al.),
+    instead of each link having its own P_max as in the authors' public code."""
+
+    name = "wmmse_sum_power"
+
+    def __init__(self, max_iter: int = 100, tol: float = 1e-3) -> None:
+        super().__init__(per_ap_exclusive=False, max_iter=max_iter, tol=tol)
+
+    def solver(self, links, weights, p_max, noise, max_iter, tol, return_history=False):
+        return wmmse_sum_power_powers(links, weights, p_max, noise, self.env.serving,
+                                      max_iter, tol, return_history)
 
 
 def all_links(cls: type[_PowerControl], name: str) -> Callable[..., _PowerControl]:

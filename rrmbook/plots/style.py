@@ -58,6 +58,7 @@ METHODS: dict[str, MethodStyle] = {
     "wmmse": MethodStyle("#e377c2", "WMMSE", "--"),
     "fp_all_links": MethodStyle("#98df8a", "FP (all links)"),
     "wmmse_all_links": MethodStyle("#f7b6d2", "WMMSE (all links)"),
+    "wmmse_sum_power": MethodStyle("#ad494a", "WMMSE (one budget per AP)", ":"),
     "fair_itlinq": MethodStyle("#bcbd22", "Fair-ITLinQ"),
     "itlinq": MethodStyle("#bcbd22", "ITLinQ"),
     "full_power": MethodStyle("#4d4d4d", "full power"),
