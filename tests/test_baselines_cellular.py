@@ -84,11 +84,12 @@ def _paper_problem(seed, exclusive, H=3):
 # ----------------------------------------------------------------- registry
 def test_registry():
     assert set(NAMES) == {"llq", "full_power", "random", "fair_itlinq", "fp", "wmmse",
-                          "fp_all_links", "wmmse_all_links"}
+                          "fp_all_links", "wmmse_all_links", "wmmse_sum_power"}
     info = {n: _get(n).information for n in NAMES}
     assert info == {"llq": "neighbourhood", "full_power": "local", "random": "local",
                     "fair_itlinq": "global", "fp": "global", "wmmse": "global",
-                    "fp_all_links": "global", "wmmse_all_links": "global"}
+                    "fp_all_links": "global", "wmmse_all_links": "global",
+                    "wmmse_sum_power": "global"}
     for n in NAMES:
         p = _get(n)
         assert isinstance(p, rrmbook.Policy) and p.name == n
