@@ -136,9 +136,16 @@ def cmd_compare(args) -> int:
 
 def cmd_reproduce(args) -> int:
     from .experiments import FIGURES, reproduce
+    from .experiments.studies import STUDIES, run_study
 
+    if args.figure in STUDIES:
+        path = run_study(args.figure, out_dir=Path(args.out), workers=args.workers,
+                         progress=not args.quiet)
+        print(f"wrote {path}")
+        return 0
     if args.figure not in FIGURES:
-        raise ValueError(f"unknown figure {args.figure!r}; choose one of {sorted(FIGURES)}")
+        raise ValueError(f"unknown figure or study {args.figure!r}; choose one of "
+                         f"{sorted(FIGURES)} or a study {sorted(STUDIES)}")
     path = reproduce(args.figure, out_dir=Path(args.out), slots=args.slots, seed=args.seed,
                      batch=args.batch, policies=args.policies, retrain=args.retrain)
     print(f"wrote {path}")
@@ -293,7 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_compare)
 
     sp = sub.add_parser("reproduce", help="regenerate a paper figure's data and plot")
-    sp.add_argument("figure", help="figure id: fig7 ... fig13, table4, table5 or scaling")
+    sp.add_argument("figure", help="figure id (fig7 ... fig13, table4, table5, scaling, "
+                    "pf-fig4 ... pf-fig7) or study (paper-code, table5-capacity, "
+                    "table5-ablations, curves, scaling-draws: runs its sweeps, resuming)")
     sp.add_argument("--slots", type=int, default=5000)
     sp.add_argument("--batch", type=int, default=1)
     sp.add_argument("--seed", type=int, default=0)
@@ -307,6 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "than free cores slow training down many times over)")
     sp.add_argument("--retrain", action="store_true",
                     help="train the MAPPO policies the figure uses again (minutes each)")
+    sp.add_argument("--workers", type=int, default=None,
+                    help="a study's sweeps: worker processes (default: the free cores)")
+    sp.add_argument("--quiet", action="store_true", help="a study's sweeps: no progress bars")
     sp.set_defaults(func=cmd_reproduce)
 
     sp = sub.add_parser(

@@ -105,3 +105,14 @@ def test_hex_rings():
         assert np.array_equal(np.bincount(r), [1] + [6 * i for i in range(1, rings + 1)])
     with pytest.raises(ValueError, match="hexagonal"):
         hex_rings(rrmbook.make_env("paper-random19", seed=0).layout)
+
+
+def test_plateau_slots_by_hand():
+    from rrmbook.analysis.cellular import plateau_slots
+
+    # plateau = mean of the last 3 = -1; points outside 10 %: -5 (x=1) and -2 (x=2), and
+    # -1.05 at x=3 is inside: settles at x = 3
+    assert plateau_slots([1, 2, 3, 4, 5, 6], [-5, -2, -1.05, -1, -1, -1], tail=3) == 3.0
+    assert plateau_slots([1, 2], [-1, -1]) == 1.0          # flat from the start
+    with pytest.raises(ValueError, match="one length"):
+        plateau_slots([1, 2], [1.0])

@@ -29,7 +29,7 @@ import numpy as np
 from ..metrics import ema
 
 __all__ = ["CellularLog", "capture", "level_index", "power_level_shares", "power_vs_queue",
-           "service_choices", "settling_slots", "halfway_slots", "hex_rings"]
+           "service_choices", "settling_slots", "plateau_slots", "halfway_slots", "hex_rings"]
 
 
 @dataclass
@@ -185,6 +185,22 @@ def settling_slots(slots: Sequence[float], rewards: Sequence[float], tolerance: 
         raise ValueError("empty learning curve")
     inside = np.abs(m - m[-1]) <= tolerance * abs(m[-1])
     outside = np.flatnonzero(~inside)
+    return float(x[0] if outside.size == 0 else x[min(outside[-1] + 1, x.size - 1)])
+
+
+def plateau_slots(slots: Sequence[float], values: Sequence[float], tolerance: float = 0.1,
+                  tail: int = 5) -> float:
+    """Where a curve of test evaluations settles: the plateau is the mean of its last
+    ``tail`` points, and the answer is the first x-value from which every point lies within
+    ``tolerance`` × |plateau| of it.  Unlike :func:`settling_slots` nothing is smoothed, so
+    the answer does not lag behind sparse points (a test every 40k slots)."""
+    x = np.asarray(slots, dtype=float)
+    y = np.asarray(values, dtype=float)
+    if y.size == 0 or x.shape != y.shape:
+        raise ValueError(f"slots and values must be non-empty and of one length, got "
+                         f"{x.shape} and {y.shape}")
+    plateau = y[-min(int(tail), y.size):].mean()
+    outside = np.flatnonzero(np.abs(y - plateau) > tolerance * abs(plateau))
     return float(x[0] if outside.size == 0 else x[min(outside[-1] + 1, x.size - 1)])
 
 

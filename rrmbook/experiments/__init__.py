@@ -4,6 +4,9 @@ agents.
 
 - :mod:`~rrmbook.experiments.registry`: :data:`FIGURES`, :func:`reproduce`,
   :func:`load_result` (``rrmbook reproduce NAME``);
+- :mod:`~rrmbook.experiments.studies`: :data:`STUDIES`, :func:`run_study`,
+  :func:`load_study` (``rrmbook reproduce STUDY``): chains of sweeps that settle the
+  differences from Zhang & Guo, each with a summary of intervals and verdicts;
 - :mod:`~rrmbook.experiments.zoo`: the one registry of shipped MAPPO policies and
   offline-MARL learners (path, get, train when missing, provenance);
 - :mod:`~rrmbook.experiments.sweeps`: multi-seed sweeps with confidence intervals
@@ -18,8 +21,9 @@ A new figure goes into the module of its paper section as a ``<name>_data`` func
 ``plot_<name>`` function, plus one line in :data:`FIGURES`.
 """
 
-from . import sweeps, zoo
+from . import studies, sweeps, zoo
 from .registry import DATA_COMMAND, FIGURES, SWEEP_COMMAND, load_result, load_sweep, reproduce
+from .studies import STUDIES, load_study, run_study
 from .sweeps import SweepSpec, register_method, sweep
 from .sweeps import report as sweep_report
 from .sweeps import status as sweep_status
@@ -28,4 +32,4 @@ from .zoo import SHIPPED, get_learner, get_policy
 __all__ = ["FIGURES", "DATA_COMMAND", "SWEEP_COMMAND", "load_result", "load_sweep",
            "reproduce", "zoo", "SHIPPED",
            "get_policy", "get_learner", "sweeps", "sweep", "sweep_report", "sweep_status",
-           "SweepSpec", "register_method"]
+           "SweepSpec", "register_method", "studies", "STUDIES", "run_study", "load_study"]

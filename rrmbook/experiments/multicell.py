@@ -19,13 +19,16 @@ from ..policy import Policy
 from ..scenarios import make_env
 from .common import marl_policies, save_figure
 
-__all__ = ["CELL_BASELINES", "CELL_LOADS", "FIG11_LOAD", "PAPER_TABLE_IV_MS", "fig9_data",
+__all__ = ["CELL_BASELINES", "CELL_PAPER_CODE", "CELL_LOADS", "FIG11_LOAD", "PAPER_TABLE_IV_MS", "fig9_data",
            "fig10_data", "fig11_data", "table4_data", "delay_quantiles", "cell_summary",
            "TimedPolicy", "decision_times", "plot_delay_vs_load", "plot_fig11", "plot_table4"]
 
 #: The multi-cell baselines of Figs. 9-11 and Table IV: the paper's four (LLQ, Fair-ITLinQ,
 #: FP, WMMSE) and two sanity checks.
 CELL_BASELINES = ["llq", "fair_itlinq", "fp", "wmmse", "full_power", "random"]
+#: FP and WMMSE as the authors' public code runs them (every link at its own P_max; issue
+#: 13): Figs. 9-11 store them beside the SPEC versions
+CELL_PAPER_CODE = ["fp_all_links", "wmmse_all_links"]
 #: Scenario and loads (packets/s per device) of Figs. 9 and 10 (the ranges of the paper's axes).
 CELL_LOADS: dict[str, tuple[str, list[float]]] = {
     "fig9": ("paper-hex19", [10.0, 15.0, 20.0, 25.0, 30.0]),
@@ -74,7 +77,7 @@ def _delay_vs_load(figure: str, slots: int, seed: int, batch: int,
     scenario, default_loads = CELL_LOADS[figure]
     loads = [float(x) for x in (loads or default_loads)]
     extra = marl_policies(scenario, policies, retrain, marl)
-    methods = list(methods or CELL_BASELINES)
+    methods = list(methods or CELL_BASELINES + CELL_PAPER_CODE)
     start = time.perf_counter()
     table = {}
     for load in loads:
@@ -110,7 +113,7 @@ def fig11_data(slots: int = 5000, seed: int = 0, batch: int = 1, load: float = F
                retrain: bool = False, marl: bool = True) -> dict:
     """Fig. 11: delay distributions of MAPPO and the multi-cell baselines at one load on both
     layouts, each stored as quantiles at the levels ``p`` (see :func:`delay_quantiles`)."""
-    methods = list(methods or CELL_BASELINES)
+    methods = list(methods or CELL_BASELINES + CELL_PAPER_CODE)
     start = time.perf_counter()
     layouts = {}
     for scenario in ("paper-hex19", "paper-random19"):

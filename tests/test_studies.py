@@ -1,0 +1,89 @@
+"""The studies of issue 13 (``rrmbook reproduce STUDY``): their summaries computed from
+hand-made sweep tables, where the verdict is known, and the CLI's errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rrmbook.cli import main
+from rrmbook.experiments import studies
+from rrmbook.experiments.sweeps import Report
+from rrmbook.metrics import mean_ci
+
+
+def _row(method, load, values, metric="mean_delay", scenario="paper-hex19", **more):
+    metrics = {metric: mean_ci(values).as_dict() | {"values": list(values)}}
+    for name, vals in more.items():
+        metrics[name] = mean_ci(vals).as_dict() | {"values": list(vals)}
+    return {"scenario": scenario, "load": float(load), "drop": None, "method": method,
+            "kind": "train", "n": len(values), "seeds": list(range(len(values))),
+            "metrics": metrics}
+
+
+def _report(name, rows):
+    return Report(name, rows)
+
+
+def test_the_ablation_summary_finds_the_papers_asymmetry_only_where_it_is():
+    # base: trained at 56 is better at 56 (separated) and no worse at 36 -> the asymmetry;
+    # raw-queue: the light-trained policy is better at the heavy load -> not the asymmetry
+    base = [_row("trained-36", 36, [10, 11, 12]), _row("trained-36", 56, [50, 52, 54]),
+            _row("trained-56", 36, [10, 12, 14]), _row("trained-56", 56, [20, 21, 22])]
+    cross = []
+    for name, (l36, l56) in {"raw-queue": ((10, 11, 12), (20, 21, 22)),
+                             "gamma995": ((10, 11, 12), (50, 52, 54)),
+                             "no-cut": ((10, 11, 12), (50, 52, 54))}.items():
+        cross += [_row(f"{name}-36", 36, l36), _row(f"{name}-36", 56, l56),
+                  _row(f"{name}-56", 36, (30, 31, 32)), _row(f"{name}-56", 56, (40, 41, 42))]
+    out = studies._table5_ablations({"hex19-ablation-transfer": _report("x", cross),
+                                     "hex19-capacity-transfer": _report("y", base)}, {})
+    ab = out["ablations"]
+    assert ab["base"]["paper_asymmetry"] and ab["base"]["heavy_vs_light_at_heavy"] == "<"
+    assert not ab["raw-queue"]["paper_asymmetry"]
+    assert ab["raw-queue"]["heavy_vs_light_at_heavy"] == ">"
+    # gamma995: heavy-trained better at heavy (40 < 52) but worse at light (31 > 11)
+    assert not ab["gamma995"]["paper_asymmetry"]
+    assert ab["gamma995"]["heavy_vs_light_at_light"] == ">"
+    assert ab["base"]["mean_delay"]["56"]["36"]["mean"] == pytest.approx(12.0)
+
+
+def test_the_curve_summary_reads_settling_points_from_the_records(tmp_path):
+    cells = tmp_path / "hex19-curves" / "cells"
+    cells.mkdir(parents=True)
+    for mode, knee in (("shared", 4), ("separate", 12)):
+        for seed in range(3):
+            n = 20
+            slots = [(i + 1) * 1000 for i in range(n)]
+            # a curve that rises and is flat (at -1) from update `knee + seed // 2` on
+            test = [-(1 + 5 * max(knee + seed // 2 - i, 0)) for i in range(n)]
+            curve = {"update": list(range(1, n + 1)), "slots": slots,
+                     "time_s": [2.0 * s / 1000 for s in slots], "mean_reward": test,
+                     "mean_queue": [0.0] * n, "test_mean_queue": [1.0] * n,
+                     "test_reward": test, "test_mean_delay": [5.0] * n}
+            (cells / f"paper-hex19__25.0__mappo_{mode}__s{seed}.json").write_text(json.dumps(
+                {"status": "ok", "seed": seed, "curve": curve,
+                 "metrics": {"mean_delay": 30.0 + seed}}))
+    out = studies._curves({}, {"hex19-curves": tmp_path / "hex19-curves"})
+    shared, separate = out["modes"]["shared"], out["modes"]["separate"]
+    assert [r["settling_slots"] for r in shared["runs"]] == [5000.0, 5000.0, 6000.0]
+    assert shared["settling_slots"]["mean"] == pytest.approx(16000.0 / 3)
+    assert shared["settling_s"]["mean"] == pytest.approx(32.0 / 3)
+    assert out["shared_vs_separate"]["settling_slots"] == "<"
+    assert out["shared_vs_separate"]["final_mean_delay"] == "overlap"
+    assert np.isclose(separate["settling_slots"]["mean"], 40000.0 / 3)
+
+
+def test_unknown_studies_and_missing_sweeps_name_the_problem(tmp_path, capsys):
+    with pytest.raises(ValueError, match="unknown study"):
+        studies.summarise("nope")
+    with pytest.raises(FileNotFoundError, match="rrmbook reproduce curves"):
+        studies.summarise("curves", sweeps_dir=tmp_path)
+    assert main(["reproduce", "nope"]) != 0
+    assert "curves" in capsys.readouterr().err
+    for study in studies.STUDIES.values():    # every sweep of a study is a shipped spec
+        from rrmbook.experiments.sweeps import load_spec
+        for sweep in study.sweeps:
+            assert load_spec(sweep).name == sweep
