@@ -31,12 +31,13 @@ from .conflict import (
     GMSPaperCode,
     MaxWeight,
     MultiChannelGMS,
+    MultiChannelQCSMA,
     QCSMAPaperCode,
     RandomPolicy,
 )
 from .pf import TDM, Greedy, ITLinQ, RandomWalk
 
-__all__ = ["get", "available", "FAMILIES", "GMS", "GMSPaperCode", "MultiChannelGMS", "MaxWeight",
+__all__ = ["get", "available", "FAMILIES", "GMS", "GMSPaperCode", "MultiChannelGMS", "MultiChannelQCSMA", "MaxWeight",
            "LLQ", "QCSMA", "QCSMAPaperCode", "RandomPolicy", "CellularLLQ", "FullPower", "CellularRandom", "FairITLinQ",
            "FP", "WMMSE", "WMMSESumPower", "RandomWalk", "Greedy", "TDM", "ITLinQ"]
 
@@ -52,6 +53,7 @@ FAMILIES: dict[str, dict[str, Callable[..., Policy]]] = {
         "random": RandomPolicy,
         "gms_paper_code": GMSPaperCode,
         "qcsma_paper_code": QCSMAPaperCode,
+        "qcsma_multichannel": MultiChannelQCSMA,
     },
     "cellular": {
         "llq": CellularLLQ,

@@ -346,6 +346,34 @@ class QCSMAPaperCode(QCSMA):
     minislot_collisions = False
 
 
+class MultiChannelQCSMA(QCSMA):
+    """Q-CSMA with one independent Markov chain per subband (an ablation of issue 13).
+
+    ``qcsma`` (SPEC, like the paper's GMS) turns one set of links on and uses it on every
+    subband, so a device with one packet occupies all three subbands for it.  Here every
+    subband runs its own back-off, decision set and on/off state, with the same queue-based
+    weights; a device may be on in several subbands at once.  Each subband's schedule is
+    still conflict-free.  The paper's text does not say which of the two it ran.
+    """
+
+    name = "qcsma_multichannel"
+
+    def reset(self, env, rng):
+        super().reset(env, rng)
+        self.on = np.zeros((env.batch, env.n_subbands, env.n_devices), dtype=bool)
+
+    def act(self, obs, state=None):
+        own = obs.X[:, self.env.owner, self.own_pos]  # each device's queue, read by its agent
+        chains = []
+        for h in range(self.env.n_subbands):
+            backoff = self.rng.integers(0, self.W, size=own.shape)
+            decision = qcsma_decision_set(self.env.exclusion, backoff, self.W, self.collide)
+            chains.append(qcsma_update(self.on[:, h], decision, own, self.env.exclusion,
+                                       self.rng))
+        self.on = np.stack(chains, axis=1)
+        return self._to_actions(self.on)
+
+
 class RandomPolicy(Policy):
     """Each agent picks, per subband, silence or one of its devices uniformly at random."""
 

@@ -50,6 +50,7 @@ METHODS: dict[str, MethodStyle] = {
     "random": MethodStyle("#7f7f7f", "random"),
     "gms_paper_code": MethodStyle("#6baed6", "GMS (paper code)"),
     "qcsma_paper_code": MethodStyle("#c49c94", "Q-CSMA (paper code)"),
+    "qcsma_multichannel": MethodStyle("#e7969c", "Q-CSMA (multi-channel)"),
     # learned (multi-agent PPO)
     "mappo_shared": MethodStyle("#d62728", "MARL shared"),
     "mappo_separate": MethodStyle("#ff7f0e", "MARL separate"),
