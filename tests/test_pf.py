@@ -169,7 +169,7 @@ def test_pettingzoo_api_and_seeds():
 
 
 # ---------------------------------------------------------------------------- baselines
-@pytest.mark.parametrize("name", ["random_walk", "greedy", "tdm", "itlinq"])
+@pytest.mark.parametrize("name", ["random_walk", "greedy", "tdm", "itlinq", "pf_top1"])
 def test_baselines_run_through_evaluate_and_are_reproducible(name):
     env = rrmbook.make_env("pf-4x20", batch=2, seed=0)
     r1 = rrmbook.evaluate(env, rrmbook.baselines.get(name), slots=400, seed=3)
@@ -193,6 +193,29 @@ def test_greedy_serves_the_best_reported_sinr():
             if own.size:
                 best = obs.top[b, i, own[np.argmax(obs.X[b, i, 2 * own])]]
                 assert ues[b, i] == best
+
+
+def test_pf_top1_by_hand():
+    # 2 APs: AP 0 has UEs 0 and 1 with PF ratios w C = 1 x 2 = 2 and 4 x 1 = 4, AP 1 has
+    # UE 2 (ratio 3) and UE 3 (ratio 3, a tie: the smaller index wins); a third AP has no
+    # UE.  Every AP with a UE serves its largest ratio, never silent: UEs 1 and 2.
+    from types import SimpleNamespace
+
+    from rrmbook import pf
+
+    ratio = pf.pf_ratio([1.0, 4.0, 1.5, 3.0], [2.0, 1.0, 2.0, 1.0])
+    top = pf.top_n(ratio, np.array([0, 0, 1, 1]), n_aps=3, n=3)
+    np.testing.assert_array_equal(top[:, 0], [1, 2, -1])
+    pol = rrmbook.baselines.get("pf_top1")
+    assert (pol.name, pol.information, pol.coordination) == ("pf_top1", "local", "none")
+    pol.reset(rrmbook.make_env("pf-4x20"), np.random.default_rng(0))
+    actions = pol.act(SimpleNamespace(top=top[None]))
+    np.testing.assert_array_equal(actions, [[0, 0, pol.silent]])
+    # on the model: the UE it serves is each AP's top-PF UE
+    env = rrmbook.make_env("pf-4x20", batch=3, seed=1)
+    pol.reset(env, np.random.default_rng(0))
+    obs = env.observe()
+    np.testing.assert_array_equal(env.actions_to_ues(pol.act(obs)), obs.top[..., 0])
 
 
 def test_tdm_serves_every_associated_ue_equally_often():
@@ -226,7 +249,8 @@ def test_itlinq_thresholds_extremes():
 
 
 @settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 10_000), name=st.sampled_from(["random_walk", "greedy", "itlinq"]))
+@given(seed=st.integers(0, 10_000),
+       name=st.sampled_from(["random_walk", "greedy", "itlinq", "pf_top1"]))
 def test_every_baseline_schedule_is_feasible(seed, name):
     env = rrmbook.make_env("pf-4x20", batch=2, seed=seed)
     pol = rrmbook.baselines.get(name)

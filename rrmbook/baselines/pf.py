@@ -12,7 +12,7 @@ import numpy as np
 from ..envs.base import require_family
 from ..policy import Policy
 
-__all__ = ["RandomWalk", "Greedy", "TDM", "ITLinQ", "itlinq_pf_schedule"]
+__all__ = ["RandomWalk", "Greedy", "TDM", "PFTop1", "ITLinQ", "itlinq_pf_schedule"]
 
 
 class _PFPolicy(Policy):
@@ -47,6 +47,19 @@ class Greedy(_PFPolicy):
         sinr_db = np.where(obs.top >= 0, obs.X[..., 0::2][..., :n], -np.inf)
         best = sinr_db.argmax(-1)
         return np.where(np.isfinite(sinr_db.max(-1)), best, self.silent)
+
+
+class PFTop1(_PFPolicy):
+    """The classic per-cell proportional-fair scheduler: every AP serves the UE with the
+    largest PF ratio w_j C_j (E-14) among its own UEs, the first of its top-N list, and is
+    never silent (silent only when it has no UE).  What a cellular engineer writes by hand,
+    and the local rule a decentralised learner must beat."""
+
+    name = "pf_top1"
+    information = "local"
+
+    def act(self, obs, state=None):
+        return np.where(obs.top[..., 0] >= 0, 0, self.silent)
 
 
 class TDM(_PFPolicy):

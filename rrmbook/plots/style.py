@@ -66,6 +66,7 @@ METHODS: dict[str, MethodStyle] = {
     "greedy": MethodStyle("#9467bd", "greedy"),
     # proportional-fair scheduling
     "random_walk": MethodStyle("#7f7f7f", "random walk"),
+    "pf_top1": MethodStyle("#5254a3", "PF top-1"),
     "tdm": MethodStyle("#8c564b", "TDM"),
     "cql_centralised": MethodStyle("#d62728", "CQL (centralised)"),
     "cql_independent": MethodStyle("#ff9896", "CQL (independent)"),
