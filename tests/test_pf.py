@@ -260,3 +260,22 @@ def test_every_baseline_schedule_is_feasible(seed, name):
     ues = env.actions_to_ues(actions)
     on = ues >= 0
     assert np.all(env.serving[np.nonzero(on)[0], ues[on]] == np.nonzero(on)[1])
+
+
+@pytest.mark.parametrize("literal", [False, True])
+def test_silent_aps_interfere_switch_by_hand(literal):
+    # 2 APs, 2 UEs (UE 0 of AP 0, UE 1 of AP 1); AP 0 serves UE 0 and AP 1 is silent.
+    # Gains g[i, j]: g[0, 0] = 1e-6, g[1, 0] = 1e-7.  Physics (default): UE 0 hears no
+    # interference, SINR = g00 P / N.  (E-7) as printed: AP 1 interferes although silent,
+    # SINR = g00 P / (g10 P + N).
+    cfg = PFConfig(n_aps=2, n_ues=2, silent_aps_interfere=literal)
+    env = PFEnv(cfg, batch=1, seed=0)
+    env.serving = np.array([[0, 1]])
+    env.gain = np.array([[[1e-6, 2e-7], [1e-7, 3e-6]]])
+    P, N = cfg.power_w, cfg.noise_w
+    step = env.step_ues(np.array([[0, -1]]))
+    sinr = 1e-6 * P / ((1e-7 * P if literal else 0.0) + N)
+    assert step.rate[0, 0] == pytest.approx(np.log2(1 + sinr))
+    assert step.rate[0, 1] == 0.0
+    with pytest.raises(TypeError, match="silent_aps_interfere"):
+        PFConfig(silent_aps_interfere=1)

@@ -64,6 +64,10 @@ class PFConfig:
         UE's weight stays finite (at most 100 by default).
     lam : lambda of the reward (E-16).
     mu1, mu2 : the score weights of (E-11) (mu1 None means 1 / J).
+    silent_aps_interfere : (E-7) as printed sums the interference over *every* other AP;
+        with ``False`` (the default, SPEC: physics) only the APs that transmit in the step
+        interfere, with ``True`` a silent AP interferes as if it transmitted (so silence
+        never helps a neighbour: the literal reading, a switch of the calibration study).
     name : scenario name, recorded in results.
     """
 
@@ -86,6 +90,7 @@ class PFConfig:
     lam: float = 0.8
     mu1: float | None = None
     mu2: float = 3.0
+    silent_aps_interfere: bool = False
     name: str = "pf"
     noise_w: float = field(init=False, repr=False)
 
@@ -104,6 +109,7 @@ class PFConfig:
             raise ValueError(f"eta must be in (0, 1], got {self.eta!r}")
         if not 0 <= self.lam <= 1:
             raise ValueError(f"lam must be in [0, 1], got {self.lam!r}")
+        checks.boolean("silent_aps_interfere", self.silent_aps_interfere)
         if self.mu1 is not None and not self.mu1 >= 0:
             raise ValueError(f"mu1 must be >= 0 or None (1 / n_ues), got {self.mu1!r}")
         if self.min_ap_distance_m * np.sqrt(self.n_aps) >= self.side_m:
@@ -287,7 +293,8 @@ class PFEnv:
                 on & (np.take_along_axis(self.serving, np.maximum(ues, 0), -1)
                       != np.arange(self.n_agents))):
             raise ValueError("each AP may serve only a UE associated with it (or -1: silent)")
-        sinr = pf.sinr(self.gain, self.serving, on, c.power_w, c.noise_w)
+        interferers = np.ones_like(on) if c.silent_aps_interfere else on
+        sinr = pf.sinr(self.gain, self.serving, interferers, c.power_w, c.noise_w)
         served = np.zeros((self.batch, self.n_devices), dtype=bool)
         b, i = np.nonzero(on)
         served[b, ues[b, i]] = True
