@@ -31,10 +31,13 @@ TARGET_MS = {"fp": 5.0, "wmmse": 10.0, "fair_itlinq": 1.0, "llq": 0.05}
 NAMES = ["fp", "wmmse", "fair_itlinq", "llq", "full_power", "random"]
 
 
-def env_rate(batch: int, slots: int) -> float:
+def env_rate(batch: int, slots: int, layout_draws: bool = False) -> float:
     """Copy-slots per second of ``env.step`` (observation included) with a fixed valid
-    action: every AP serves its first device on every subband at P_max."""
-    env = rrmbook.make_env("paper-hex19", load="heavy", batch=batch, seed=0)
+    action: every AP serves its first device on every subband at P_max.  ``layout_draws``:
+    the training env with one layout drop per copy (``LayoutDraws``, 5 neighbours)."""
+    draws = {"layout_draws": True, "max_neighbours": 5, "truncate_neighbours": True} \
+        if layout_draws else {}
+    env = rrmbook.make_env("paper-hex19", load="heavy", batch=batch, seed=0, **draws)
     action = np.zeros((batch, env.n_agents, env.n_subbands, 2), dtype=np.int64)
     action[..., 0] = 1
     action[..., 1] = len(env.levels) - 1
@@ -100,6 +103,13 @@ def main() -> None:
         theirs = f"{AUTHORS_ENV_RATE} ({rate / AUTHORS_ENV_RATE:.1f}x)" if b == 1 else "–"
         target = f"≥ {TARGET_ENV_RATE:,}" if b == 1 else "–"
         print(f"| env copy-slots/s, B = {b} | {rate:,.0f} | {theirs} | {target} |")
+    for b in (32,):
+        slots = max(100, args.slots // 10)
+        batched = np.median([env_rate(b, slots) for _ in range(args.repeats)])
+        draws = np.median([env_rate(b, slots, layout_draws=True) for _ in range(args.repeats)])
+        print(f"| env copy-slots/s, B = {b} (MAPPO's n_envs) | {batched:,.0f} | – | – |")
+        print(f"| LayoutDraws copy-slots/s, B = {b}, a drop per copy | {draws:,.0f} "
+              f"({draws / batched:.2f}x batched) | – | – |")
     for name in ("hex19-heavy-shared", "hex19-heavy-separate"):
         seconds = np.median([evaluate_seconds(name) for _ in range(args.repeats)])
         print(f"| evaluate, 5,000 slots, shipped {name} | {seconds:.2f} s | – "
