@@ -87,3 +87,16 @@ def test_unknown_studies_and_missing_sweeps_name_the_problem(tmp_path, capsys):
         from rrmbook.experiments.sweeps import load_spec
         for sweep in study.sweeps:
             assert load_spec(sweep).name == sweep
+
+
+def test_the_shipped_study_summaries_are_those_of_the_shipped_sweeps():
+    """Every summary in rrmbook/data/studies is what summarise() computes from the shipped
+    sweep exports (and committed stores), so an edited sweep or summary fails here."""
+    from rrmbook.experiments.zoo import data_dir
+
+    shipped = sorted((data_dir() / "studies").glob("*.json"))
+    assert {p.stem for p in shipped} >= {"paper-code", "table5-capacity"}
+    for path in shipped:
+        again = json.loads(json.dumps(studies.summarise(path.stem)))
+        assert json.loads(path.read_text()) == again, path.stem
+        assert studies.load_study(path.stem) == again
