@@ -28,10 +28,11 @@ def test_delay_vs_load_runs_at_a_tiny_budget(figure):
     data = compute(**TINY, loads=loads[:2], marl=False)
     assert data["figure"] == figure and data["scenario"] == scenario
     assert (data["slots"], data["batch"], data["seed"]) == (20, 1, 0)
-    assert data["loads"] == loads[:2] and data["methods"] == multicell.CELL_BASELINES
+    every = multicell.CELL_BASELINES + multicell.CELL_PAPER_CODE   # SPEC and the authors' code
+    assert data["loads"] == loads[:2] and data["methods"] == every
     for load in loads[:2]:
         row = data["table"][f"{load:g}"]
-        assert set(row) == set(multicell.CELL_BASELINES)
+        assert set(row) == set(every)
         for summary in row.values():
             assert {"mean_delay", "p95_delay", "unfinished", "within_1_slot"} <= set(summary)
             assert summary["delay_unit"] == "ms" and summary["slots"] == 20
@@ -81,7 +82,8 @@ def test_reproduce_writes_json_and_png(tmp_path):
 def test_shipped_results_cover_every_method_and_load(figure):
     data = experiments.load_result(figure)
     assert {"slots", "batch", "seed"} <= set(data) and data["seed"] == 0
-    methods = set(multicell.CELL_BASELINES) | {"mappo_shared", "mappo_separate"}
+    methods = set(multicell.CELL_BASELINES + multicell.CELL_PAPER_CODE) | {"mappo_shared",
+                                                                          "mappo_separate"}
     if figure in ("fig9", "fig10"):
         assert data["loads"] == multicell.CELL_LOADS[figure][1]
         for load in data["loads"]:

@@ -57,6 +57,7 @@ from ...io import CHECKPOINT_NAME
 from ...scenarios import get_scenario, make_env
 from .. import zoo
 from ..offline_marl import CQL_STEPS, DATA_SEED, DATASET_KINDS, DATASET_SIZE, make_dataset
+from .keys import cell_key
 
 __all__ = ["EVALUATE", "TRAIN", "Method", "METHODS", "register_method", "get_method",
            "evaluate_cell", "numeric_metrics", "mappo_config", "trained_artifact", "learning_curve", "CURVE_FIELDS"]
@@ -241,8 +242,6 @@ def trained_artifact(cell) -> Path:
     wrote: the same seed, in ``params["store"]``, on ``params["scenario"]`` (default: the
     cell's), at ``params["train_load"]`` and ``params["drop"]`` (``"same"``, the default:
     the cell's drop; ``None``: a training sweep without a drop axis; or a layout seed)."""
-    from .spec import cell_key
-
     p = cell.params
     scenario = p["scenario"] or cell.scenario
     drop = cell.drop if p["drop"] == "same" else p["drop"]

@@ -31,6 +31,7 @@ from typing import Any
 
 from ... import checks
 from ...scenarios import get_scenario, make_config, resolve_load
+from .keys import cell_key, fmt_load
 from .methods import EVALUATE, get_method
 
 __all__ = ["MethodEntry", "SweepSpec", "Cell", "load_spec", "read_spec_file", "DROP_SCENARIOS",
@@ -93,16 +94,6 @@ class Cell:
         out = dataclasses.asdict(self)
         out["eval_seeds"] = list(self.eval_seeds)
         return out
-
-
-def _fmt_load(load) -> str:
-    return "none" if load is None else (load if isinstance(load, str) else repr(float(load)))
-
-
-def cell_key(scenario: str, load, drop: int | None, label: str, seed: int) -> str:
-    """The cell's name in the store: readable and safe as a file name."""
-    parts = [scenario, _fmt_load(load)] + ([f"d{drop}"] if drop is not None else [])
-    return "__".join(parts + [label, f"s{seed}"])
 
 
 @dataclass
@@ -265,7 +256,7 @@ def _loads(value, scenarios: list[str]) -> dict[str, list]:
         where = f"loads[{s!r}]" if isinstance(value, Mapping) else "loads"
         plain = [_plain_load(f"{where}[{i}]", s, ld)
                  for i, ld in enumerate(_str_list(where, loads))]
-        dupes = sorted({_fmt_load(x) for x in plain if plain.count(x) > 1})
+        dupes = sorted({fmt_load(x) for x in plain if plain.count(x) > 1})
         if dupes:
             raise ValueError(f"{where} must be distinct, got {dupes} more than once")
         out[s] = plain
