@@ -100,3 +100,32 @@ def test_the_shipped_study_summaries_are_those_of_the_shipped_sweeps():
         again = json.loads(json.dumps(studies.summarise(path.stem)))
         assert json.loads(path.read_text()) == again, path.stem
         assert studies.load_study(path.stem) == again
+
+
+def test_run_study_runs_exports_and_summarises_then_resumes(tmp_path, monkeypatch):
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "tiny-pc.yaml").write_text(
+        "name: tiny-pc\nscenarios: [paper-cg8]\nloads: [heavy]\n"
+        "methods: [gms, gms_paper_code]\nseeds: 2\nslots: 100\n")
+
+    def summary(reports, stores):
+        rep = reports["tiny-pc"]
+        a, b = (rep.interval(m, "mean_delay") for m in ("gms", "gms_paper_code"))
+        return {"verdict": studies.compare_intervals(b, a), "n": a.n}
+
+    monkeypatch.setitem(studies.STUDIES, "tiny",
+                        studies.Study("tiny", "a test study", ("tiny-pc",), summary))
+    out = tmp_path / "out"
+    path = studies.run_study("tiny", out_dir=out, stores=tmp_path / "stores", workers=1,
+                             progress=False, spec_dir=specs)
+    data = json.loads(path.read_text())
+    assert data["study"] == "tiny" and data["n"] == 2 and data["verdict"] in ("<", ">", "overlap")
+    assert (out / "sweeps" / "tiny-pc.json").is_file()
+    records = sorted((tmp_path / "stores" / "tiny-pc" / "cells").glob("*.json"))
+    assert len(records) == 4
+    stamp = [r.stat().st_mtime_ns for r in records]
+    again = studies.run_study("tiny", out_dir=out, stores=tmp_path / "stores", workers=1,
+                              progress=False, spec_dir=specs)
+    assert json.loads(again.read_text()) == data       # nothing was run again
+    assert [r.stat().st_mtime_ns for r in records] == stamp

@@ -255,15 +255,17 @@ def summarise(name: str, sweeps_dir: str | Path | None = None,
 
 
 def run_study(name: str, out_dir: str | Path = "results", stores: str | Path = "results/sweeps",
-              workers: int | None = None, backend: str = "local", progress: bool = True) -> Path:
+              workers: int | None = None, backend: str = "local", progress: bool = True,
+              spec_dir: str | Path | None = None) -> Path:
     """Run every sweep of study ``name`` (each into ``<stores>/<sweep>``, resuming), export
     each to ``<out_dir>/sweeps/<sweep>.json`` and write the summary to
-    ``<out_dir>/studies/<name>.json``; returns that path."""
+    ``<out_dir>/studies/<name>.json``; returns that path.  ``spec_dir``: where the sweeps'
+    specs are (default: the shipped ones)."""
     from .sweeps import export, sweep
 
     study = _study(name)
     out_dir = Path(out_dir)
-    spec_dir = Path(__file__).resolve().parent / "specs"
+    spec_dir = Path(spec_dir) if spec_dir is not None else Path(__file__).resolve().parent / "specs"
     for name_ in study.sweeps:
         store = Path(stores) / name_
         sweep(spec_dir / f"{name_}.yaml", store=store, backend=backend, workers=workers,
