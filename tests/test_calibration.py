@@ -62,3 +62,18 @@ def test_overlapping_intervals_are_indistinguishable():
     assert judge_value(iv, "c", "x", 1.0, tolerance=0.2) == "fails"
     with pytest.raises(KeyError):
         fig4_statements(_report({"greedy": _m(1, 1, 1)}))
+
+
+def test_calibration_table_scores_each_setting_by_its_label_suffix():
+    from rrmbook.experiments.calibration import calibration_table
+
+    good = {"random_walk": _m(8.0, 0.01, 0.5), "greedy": _m(16.0, 0.0, 1.0),
+            "tdm": _m(10.0, 0.30, 1.2), "itlinq": _m(14.0, 0.35, 1.6)}
+    bad = {"random_walk": _m(12.0, 0.2, 1.7), "greedy": _m(11.0, 0.01, 1.2),
+           "tdm": _m(10.0, 0.3, 0.8), "itlinq": _m(14.0, 0.35, 1.6)}
+    rep = _report({f"{m}+{tag}": v for tag, d in (("a", good), ("b", bad)) for m, v in d.items()})
+    table = calibration_table(rep, ["a", "b"], sac=None, dqn=None)
+    assert table["a"]["ITLinQ has the highest score of the baselines"] == "holds"
+    assert table["b"]["ITLinQ has the highest score of the baselines"] == "fails"
+    assert table["a"]["random walk has the lowest sum rate of the baselines"] == "holds"
+    assert table["b"]["greedy has the highest sum rate of the baselines"] == "fails"

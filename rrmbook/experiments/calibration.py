@@ -21,8 +21,8 @@ from collections.abc import Callable, Sequence
 
 from ..metrics import compare_intervals
 
-__all__ = ["PAPER_PF_BASELINES", "FIG4_STATEMENTS", "fig4_statements", "judge_extreme",
-           "judge_value"]
+__all__ = ["PAPER_PF_BASELINES", "FIG4_STATEMENTS", "fig4_statements", "calibration_table",
+           "judge_extreme", "judge_value"]
 
 #: the four baselines of the paper's Fig. 4
 PAPER_PF_BASELINES = ("random_walk", "greedy", "tdm", "itlinq")
@@ -78,13 +78,14 @@ FIG4_STATEMENTS: list[tuple[str, Callable]] = [
 
 def fig4_statements(report, baselines: Sequence[str] = PAPER_PF_BASELINES,
                     sac: str | None = "online_sac", dqn: str | None = "online_dqn",
-                    **where) -> list[dict]:
+                    suffix: str = "", **where) -> list[dict]:
     """Judge every statement of :data:`FIG4_STATEMENTS` on a sweep report (rows of the
-    baselines and, if named, the online learners; ``where`` narrows rows down, e.g.
-    ``scenario=``).  Statements about a learner that is not given are left out.  Returns
-    ``[{"statement", "verdict"}]``."""
+    baselines and, if named, the online learners; ``suffix`` is appended to every method
+    name, e.g. ``"+sigma4"`` for the rows of one setting of a calibration sweep; ``where``
+    narrows rows down, e.g. ``scenario=``).  Statements about a learner that is not given
+    are left out.  Returns ``[{"statement", "verdict"}]``."""
     def interval(method, metric):
-        return report.interval(method, metric, **where)
+        return report.interval(method + suffix, metric, **where)
 
     learners = {"sac": sac, "dqn": dqn}
     out = []
@@ -93,3 +94,12 @@ def fig4_statements(report, baselines: Sequence[str] = PAPER_PF_BASELINES,
             continue
         out.append({"statement": text, "verdict": judge(interval, tuple(baselines), learners)})
     return out
+
+
+def calibration_table(report, settings: Sequence[str], **kwargs) -> dict[str, dict[str, str]]:
+    """``{setting: {statement: verdict}}`` for the settings of a calibration sweep whose
+    method labels are ``<method>+<setting>`` (``kwargs`` as for :func:`fig4_statements`,
+    learners named without the suffix)."""
+    return {tag: {s["statement"]: s["verdict"]
+                  for s in fig4_statements(report, suffix=f"+{tag}", **kwargs)}
+            for tag in settings}
