@@ -63,10 +63,6 @@ def _iv(interval) -> dict:
     return {"n": interval.n, "mean": interval.mean, "low": interval.low, "high": interval.high}
 
 
-def _verdict(a, b) -> str:
-    return compare_intervals(a, b)
-
-
 # ------------------------------------------------------------------ the summaries
 def _paper_code(reports: dict, stores: dict) -> dict:
     """SPEC version against paper-code version, per scenario and load (mean delay)."""
@@ -88,7 +84,7 @@ def _paper_code(reports: dict, stores: dict) -> dict:
                 rows.append({"sweep": sweep, "scenario": scenario, "load": load,
                              "spec": spec, "variant": variant, "spec_delay": _iv(a),
                              "variant_delay": _iv(b), "ratio": b.mean / a.mean,
-                             "variant_vs_spec": _verdict(b, a)})
+                             "variant_vs_spec": compare_intervals(b, a)})
     return {"rows": rows}
 
 
@@ -118,7 +114,7 @@ def _table5_capacity(reports: dict, stores: dict) -> dict:
     for ld in loads:
         own = transfer.interval(f"trained-{ld:g}", "mean_delay", load=ld)
         out["best_trained"][f"{ld:g}"] = {
-            f"{other:g}": _verdict(own, transfer.interval(f"trained-{other:g}", "mean_delay",
+            f"{other:g}": compare_intervals(own, transfer.interval(f"trained-{other:g}", "mean_delay",
                                                           load=ld))
             for other in loads if other != ld}
     return out
