@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["ecdf", "percentile", "fraction_within", "confidence_interval", "ema",
+__all__ = ["paired_ci", "ecdf", "percentile", "fraction_within", "confidence_interval", "ema",
            "Interval", "t_quantile", "mean_ci", "separated", "compare_intervals"]
 
 
@@ -129,6 +129,21 @@ def mean_ci(values: Sequence[float] | np.ndarray, level: float = 0.95) -> Interv
         return Interval(1, mean, float("nan"), float("nan"))
     half = t_quantile((1 + level) / 2, n - 1) * float(x.std(ddof=1)) / float(np.sqrt(n))
     return Interval(n, mean, mean - half, mean + half)
+
+
+def paired_ci(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray,
+              level: float = 0.95) -> Interval:
+    """Interval of the mean of the differences ``a[k] - b[k]`` (:func:`mean_ci` of them): the
+    comparison of two methods measured on the *same* seeds (two deterministic rules on the
+    same evaluation drops), where most of the seed-to-seed spread is shared and cancels.
+    ``b`` may be one number (a method measured once on the evaluation set that every value
+    of ``a`` was measured on).  "A beats B" when the interval lies above 0."""
+    a = np.asarray(a, dtype=float).ravel()
+    b = np.asarray(b, dtype=float).ravel()
+    if b.size not in (1, a.size):
+        raise ValueError(f"paired_ci needs as many values in b as in a (or one), got "
+                         f"{b.size} and {a.size}")
+    return mean_ci(a - b, level)
 
 
 def _bounds(interval) -> tuple[float, float]:

@@ -65,5 +65,5 @@ def test_a_sweep_record_keeps_the_curve_of_a_tested_training(tmp_path):
     (record,) = [json.loads(p.read_text()) for p in (tmp_path / "cells").glob("*.json")]
     curve = record["curve"]
     assert curve["update"] == [1, 2, 3, 4, 5, 6]
-    tested = [u for u, q in zip(curve["update"], curve["test_mean_queue"]) if q is not None]
+    tested = [u for u, q in zip(curve["update"], curve["test_mean_queue"], strict=True) if q is not None]
     assert tested == [2, 4, 6] and curve["slots"][-1] == 768

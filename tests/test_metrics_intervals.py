@@ -75,3 +75,17 @@ def test_the_interval_of_batch_copies_is_the_same_student_t_interval():
     assert (low, high) == pytest.approx((2 - 4.303 / math.sqrt(3), 2 + 4.303 / math.sqrt(3)),
                                         abs=1e-3)
     assert metrics.confidence_interval([5.0]) == (5.0, 5.0)
+
+
+def test_paired_ci_cancels_the_shared_spread():
+    from rrmbook.metrics import paired_ci
+
+    a, b = [1.0, 2.0, 3.0], [0.9, 1.8, 2.9]          # differences 0.1, 0.2, 0.1
+    n, mean, low, high = paired_ci(a, b)
+    half = t_quantile(0.975, 2) * np.std([0.1, 0.2, 0.1], ddof=1) / np.sqrt(3)
+    assert n == 3 and mean == pytest.approx(0.4 / 3)
+    assert (low, high) == pytest.approx((0.4 / 3 - half, 0.4 / 3 + half))
+    assert compare_intervals(mean_ci(a), mean_ci(b)) == "overlap"   # unpaired: no verdict
+    assert paired_ci([2.0, 2.1, 2.2], 1.5).low > 0                        # b one number
+    with pytest.raises(ValueError, match="as many values"):
+        paired_ci([1, 2, 3], [1, 2])

@@ -16,6 +16,7 @@ from rrmbook.offline import (
     CQLConfig,
     DQNConfig,
     DQNLearner,
+    EpsilonBehaviour,
     SACConfig,
     SACLearner,
     collect,
@@ -211,9 +212,38 @@ def test_config_errors_name_the_field():
         CQLConfig(gamma=1.0)
     with pytest.raises(ValueError, match="critic_input"):
         SACConfig(critic_input="all")
+    with pytest.raises(ValueError, match="critic_input='joint' needs variant='ctde'"):
+        SACConfig(variant="independent", critic_input="joint")
     with pytest.raises(ValueError, match="eps_end"):
         DQNConfig(eps_start=0.1, eps_end=0.5)
     assert CQLConfig().cql_alpha == 1.0 and SACConfig.paper().actor_lr == 1e-5
+
+
+def test_joint_critic_values_the_product_of_the_local_policies(small_dataset):
+    """CTDE with a joint critic: one critic head over the 4^4 joint actions, four actors on
+    their own observations; the actor loss is the soft value of the product policy,
+    sum_a prod_i pi_i(a_i) (tau sum_i log pi_i(a_i) - Q(s, a)), checked by enumeration."""
+    learner = SACLearner(SACConfig(variant="ctde", critic_input="joint", hidden=16,
+                                   batch_size=32), 4, 6, 4, seed=0)
+    assert learner.name == "sac-ctde-joint" and learner.heads == 4
+    X = torch.as_tensor(small_dataset.observations[:3])
+    q = learner._critic(learner.critics[0], X)
+    logits = learner._heads(learner.actor, X)
+    assert q.shape == (3, 1, 256) and logits.shape == (3, 4, 4)
+    joint = learner._policy_logits(logits)[:, 0]                         # (3, 256)
+    torch.testing.assert_close(joint.exp().sum(-1), torch.ones(3))
+    logp = torch.log_softmax(logits, -1)
+    tau, want = 0.3, torch.zeros(3)
+    for a in range(256):
+        acts = [(a // 4 ** i) % 4 for i in range(4)]                     # agent 0 fastest
+        lp = sum(logp[:, i, acts[i]] for i in range(4))
+        assert int(joint_index(np.array(acts), 4)) == a
+        want += lp.exp() * (tau * lp - q[:, 0, a])
+    got = sac_actor_loss(q, learner._policy_logits(logits), tau)
+    torch.testing.assert_close(got, want.mean(), rtol=1e-4, atol=1e-5)
+    stats = learner.update({k: v[:32] for k, v in small_dataset.arrays().items()})
+    assert all(np.isfinite(v) for v in stats.values())
+    assert learner.act(small_dataset.observations[:5]).shape == (5, 4)
 
 
 def test_online_sac_resume_is_exact(tmp_path):
@@ -252,6 +282,39 @@ def test_cql_refuses_another_dataset(tmp_path, small_dataset):
     _, hist = train_cql(small_dataset, cfg, gradient_steps=20, checkpoint_dir=tmp_path,
                         resume=True)
     assert hist[-1]["updates"] == 20
+
+
+def test_epsilon_behaviour_explores_around_its_base():
+    env = rrmbook.make_env("pf-4x20", batch=8, seed=2)
+    base = rrmbook.baselines.get("pf_top1")
+    data = collect(env, EpsilonBehaviour(base, 0.3), 4_000, seed=2)
+    assert data.meta["behaviour"] == "pf_top1+eps0.3"
+    # pf_top1 never chooses silence or a lower UE; with epsilon 0.3 an AP deviates with
+    # probability 0.3 to one of its (usually 4) valid actions, 3 of which differ from top-1
+    off = (data.actions != 0).mean()
+    assert 0.17 < off < 0.28 and (data.actions == 3).mean() > 0.05
+    same = collect(env, EpsilonBehaviour(base, 0.0), 400, seed=2)
+    np.testing.assert_array_equal(same.actions, collect(env, base, 400, seed=2).actions)
+    with pytest.raises(ValueError, match="epsilon"):
+        EpsilonBehaviour(base, 1.5)
+
+
+def test_short_ctde_run_beats_the_local_rule_it_was_logged_from():
+    """CTDE-CQL (the paper's sum of per-AP critics, CQL weight 0.1) on a log of pf_top1 with
+    30 % random deviations learns when an AP should stay silent, which pf_top1 never does,
+    and beats pf_top1 on every evaluation seed (issue 14)."""
+    env = rrmbook.make_env("pf-4x20", batch=16, seed=3)
+    data = collect(env, EpsilonBehaviour(rrmbook.baselines.get("pf_top1"), 0.3), 20_000, seed=3)
+    policy, _ = train_cql(data, CQLConfig(variant="ctde", hidden=64, cql_alpha=0.1), seed=0,
+                          gradient_steps=2_000)
+    learned, rule = [], []
+    for s in (7, 8):
+        ev = rrmbook.make_env("pf-4x20", batch=4, seed=s)
+        learned.append(rrmbook.evaluate(ev, policy, slots=400, seed=s).score)
+        rule.append(rrmbook.evaluate(ev, rrmbook.baselines.get("pf_top1"), slots=400,
+                                     seed=s).score)
+    assert all(a > b for a, b in zip(learned, rule, strict=True))
+    assert np.mean(learned) > np.mean(rule) + 0.04
 
 
 def test_short_offline_run_beats_its_behaviour_policy():

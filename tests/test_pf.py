@@ -279,3 +279,28 @@ def test_silent_aps_interfere_switch_by_hand(literal):
     assert step.rate[0, 1] == 0.0
     with pytest.raises(TypeError, match="silent_aps_interfere"):
         PFConfig(silent_aps_interfere=1)
+
+
+def test_pf_threshold_by_hand():
+    # AP 0's top UE: SINR 10 dB (C = log2 11 = 3.46), w = 1: ratio 3.46 > 3, it serves;
+    # AP 1's top UE: SINR 0 dB (C = 1), w = 2: ratio 2 < 3, silent; AP 2 has no UE.
+    from types import SimpleNamespace
+
+    pol = rrmbook.baselines.get("pf_threshold")
+    assert (pol.name, pol.information, pol.theta) == ("pf_threshold", "local", 3.0)
+    pol.reset(rrmbook.make_env("pf-4x20"), np.random.default_rng(0))
+    X = np.zeros((1, 3, 6))
+    X[0, 0, :2], X[0, 1, :2] = (10.0, 1.0), (0.0, 2.0)
+    top = np.array([[[4, 5, -1], [7, -1, -1], [-1, -1, -1]]])
+    np.testing.assert_array_equal(pol.act(SimpleNamespace(X=X, top=top)), [[0, 3, 3]])
+    low = rrmbook.baselines.get("pf_threshold", theta=1.5)
+    low.reset(rrmbook.make_env("pf-4x20"), np.random.default_rng(0))
+    np.testing.assert_array_equal(low.act(SimpleNamespace(X=X, top=top)), [[0, 0, 3]])
+    with pytest.raises(ValueError, match="theta"):
+        rrmbook.baselines.get("pf_threshold", theta=-1)
+    # theta = 0 is pf_top1 on the model
+    env = rrmbook.make_env("pf-4x20", batch=3, seed=2)
+    a, b = rrmbook.baselines.get("pf_threshold", theta=0.0), rrmbook.baselines.get("pf_top1")
+    a.reset(env, np.random.default_rng(0)), b.reset(env, np.random.default_rng(0))
+    obs = env.observe()
+    np.testing.assert_array_equal(a.act(obs), b.act(obs))

@@ -44,7 +44,6 @@ Modelling notes (SPEC section 4 decides what the papers leave open):
 from __future__ import annotations
 
 import functools
-
 from collections.abc import Callable
 
 import numpy as np

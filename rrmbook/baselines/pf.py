@@ -12,7 +12,7 @@ import numpy as np
 from ..envs.base import require_family
 from ..policy import Policy
 
-__all__ = ["RandomWalk", "Greedy", "TDM", "PFTop1", "ITLinQ", "itlinq_pf_schedule"]
+__all__ = ["RandomWalk", "Greedy", "TDM", "PFTop1", "PFThreshold", "ITLinQ", "itlinq_pf_schedule"]
 
 
 class _PFPolicy(Policy):
@@ -60,6 +60,29 @@ class PFTop1(_PFPolicy):
 
     def act(self, obs, state=None):
         return np.where(obs.top[..., 0] >= 0, 0, self.silent)
+
+
+class PFThreshold(_PFPolicy):
+    """A local rule that coordinates by silence without talking: every AP serves its top-PF
+    UE (as :class:`PFTop1`) only if that UE's PF ratio w_j C_j (E-14), computed from the
+    reported SINR, exceeds ``theta``, and is silent otherwise.  An AP whose UEs were just
+    served has low weights and steps aside; one whose UEs waited (or suffered interference)
+    has high weights and transmits, so the APs take turns through the PF weights alone.
+    ``theta = 0`` is :class:`PFTop1`.  The default 3.0 is the best of a search over
+    thresholds (chapter 9; sweep ``pf-ctde-ablations``)."""
+
+    name = "pf_threshold"
+    information = "local"
+
+    def __init__(self, theta: float = 3.0) -> None:
+        if not (isinstance(theta, (int, float)) and np.isfinite(theta) and theta >= 0):
+            raise ValueError(f"theta must be a finite number >= 0, got {theta!r}")
+        self.theta = float(theta)
+
+    def act(self, obs, state=None):
+        sinr_db, w = obs.X[..., 0], obs.X[..., 1]                      # the top-1 UE's
+        ratio = w * np.log2(1.0 + 10.0 ** (sinr_db / 10.0))
+        return np.where((obs.top[..., 0] >= 0) & (ratio > self.theta), 0, self.silent)
 
 
 class TDM(_PFPolicy):

@@ -6,8 +6,8 @@ one module per model family implements it (conflict graph, multi-cell, PF schedu
 
 from .base import FAMILIES, BatchedQueueEnv, Env, Observation, StepResult, require_family
 from .cellular_env import CellularConfig, CellularEnv, CellularState, LinkPowers
-from .drops import LayoutDraws
 from .conflict_env import ConflictGraphConfig, ConflictGraphEnv, GlobalState
+from .drops import LayoutDraws
 from .pf_env import PFConfig, PFEnv, PFObservation, PFState, PFStep
 
 __all__ = ["Env", "FAMILIES", "require_family", "BatchedQueueEnv", "Observation", "StepResult",

@@ -12,12 +12,12 @@
 """
 
 from .cql import CQLConfig, train_cql
-from .datasets import Dataset, collect, load_dataset, mix, save_dataset
+from .datasets import Dataset, EpsilonBehaviour, collect, load_dataset, mix, save_dataset
 from .dqn import DQNConfig, DQNLearner, train_dqn
 from .loading import load_learner
 from .policy import LearnedPolicy
 from .sac import SACConfig, SACLearner, train_sac
 
-__all__ = ["Dataset", "collect", "load_dataset", "mix", "save_dataset", "DQNConfig",
+__all__ = ["Dataset", "EpsilonBehaviour", "collect", "load_dataset", "mix", "save_dataset", "DQNConfig",
            "DQNLearner", "train_dqn", "SACConfig", "SACLearner", "train_sac", "LearnedPolicy",
            "load_learner", "CQLConfig", "train_cql"]

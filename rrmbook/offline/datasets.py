@@ -39,7 +39,7 @@ from ..io import atomic_write_json, atomic_write_npz
 from ..policy import Policy, as_policy
 from ..seeding import Stream
 
-__all__ = ["Dataset", "FIELDS", "SCHEMA", "collect", "mix", "save_dataset", "load_dataset",
+__all__ = ["Dataset", "FIELDS", "SCHEMA", "collect", "mix", "EpsilonBehaviour", "save_dataset", "load_dataset",
            "ReplayBuffer"]
 
 SCHEMA = "rrmbook-offline-dataset/1"
@@ -114,6 +114,35 @@ class Dataset:
     def __repr__(self) -> str:
         return (f"<Dataset {len(self)} transitions, {self.n_agents} agents, behaviour "
                 f"{self.meta.get('behaviour')!r}>")
+
+
+class EpsilonBehaviour(Policy):
+    """A behaviour policy for datasets: ``base`` (a policy in the top-N action space), except
+    that every AP independently, with probability ``epsilon``, takes an action drawn
+    uniformly from its valid ones (its existing top-N UEs and silence).  With a local
+    ``base`` such as ``pf_top1`` it logs the local rule and, around it, the deviations an
+    offline learner needs to improve on it."""
+
+    def __init__(self, base: Policy | object, epsilon: float) -> None:
+        self.base = as_policy(base)
+        if getattr(self.base, "serves_ues", False):
+            raise ValueError(f"{self.base.name!r} picks UEs outside the top-N action set")
+        self.epsilon = checks.in_range("epsilon", epsilon, 0.0, 1.0)
+        self.name = f"{self.base.name}+eps{self.epsilon:g}"
+        self.information, self.coordination = self.base.information, self.base.coordination
+
+    def reset(self, env, rng: np.random.Generator) -> None:
+        super().reset(env, rng)
+        self.base.reset(env, rng.spawn(1)[0])
+        self.silent = env.silent
+
+    def act(self, obs, state=None):
+        a = np.asarray(self.base.act(obs, state) if self.base.information == "global"
+                       else self.base.act(obs))
+        valid = (obs.top >= 0).sum(-1)                                  # (B, I) UEs listed
+        pick = np.floor(self.rng.random(a.shape) * (valid + 1)).astype(np.int64)
+        pick = np.where(pick == valid, self.silent, pick)               # the last: silence
+        return np.where(self.rng.random(a.shape) < self.epsilon, pick, a)
 
 
 def _env_meta(env) -> dict:

@@ -29,7 +29,14 @@ from .. import seeding
 from ..seeding import Stream
 from .checkpoints import check_fields
 from .features import joint_index, split_joint
-from .losses import cql_penalty, sac_actor_loss, sac_critic_loss, sac_targets, temperature_loss
+from .losses import (
+    cql_penalty,
+    joint_q_table,
+    sac_actor_loss,
+    sac_critic_loss,
+    sac_targets,
+    temperature_loss,
+)
 from .networks import HeadMLP, head_inputs, head_shapes
 from .online import train_online
 from .policy import LearnedPolicy
@@ -55,8 +62,15 @@ class SACConfig:
         "ctde" (one per AP, trained through Q_tot = sum_i Q_i).
     critic_input : what the per-agent critics of "independent" and "ctde" read: "own"
         (the AP's observation, Q_i(o_i, a_i) as in (E-23)) or "state" (all observations,
-        Q_i(s, a_i): centralised training with decentralised actors).  The actors always
-        read only their own observation.
+        Q_i(s, a_i): centralised training with decentralised actors).  ``"joint"`` (CTDE
+        only) replaces the sum Q_tot = sum_i Q_i by one critic Q(s, a) over the joint
+        actions, as the centralised learner's, and trains the per-AP actors against it
+        under their *product* policy pi(a | s) = prod_i pi_i(a_i | o_i): the critic can
+        value "serve only if the others are silent", and the actors learn what each AP
+        should do when the others act on their own observations too (the centralised
+        critic of Lowe et al.'s MADDPG, for discrete actions with the expectation over the
+        joint actions computed exactly).  The actors always read only their own
+        observation.
     hidden, layers : MLP size.
     actor_lr, critic_lr, temperature_lr : Adam learning rates.
     gamma : discount factor (the paper's beta).
@@ -101,8 +115,12 @@ class SACConfig:
                             "updates_per_step", "checkpoint_interval"),
                      ("actor_lr", "critic_lr", "temperature_lr", "init_temperature",
                       "reward_scale", "max_grad_norm"), ("cql_alpha", "warmup_steps"))
-        if self.critic_input not in ("own", "state"):
-            raise ValueError(f"critic_input must be 'own' or 'state', got {self.critic_input!r}")
+        if self.critic_input not in ("own", "state", "joint"):
+            raise ValueError(f"critic_input must be 'own', 'state' or 'joint', got "
+                             f"{self.critic_input!r}")
+        if self.critic_input == "joint" and self.variant != "ctde":
+            raise ValueError(f"critic_input='joint' needs variant='ctde', got "
+                             f"{self.variant!r}")
         if not 0 < self.polyak <= 1:
             raise ValueError(f"polyak must be in (0, 1], got {self.polyak!r}")
         if not 0 <= self.target_entropy_ratio <= 1:
@@ -140,13 +158,15 @@ class SACLearner:
         self.heads, inputs, self.head_actions = head_shapes(n_agents, obs_dim, n_actions,
                                                             config.variant)
         self._state_critic = config.critic_input == "state"
-        critic_inputs = head_shapes(n_agents, obs_dim, n_actions, config.variant,
-                                    self._state_critic)[1]
+        self._joint = config.critic_input == "joint"
+        critic_shape = head_shapes(n_agents, obs_dim, n_actions,
+                                   "centralised" if self._joint else config.variant,
+                                   self._state_critic)
         g = seeding.torch_generator(seed, Stream.OFFLINE_INIT)
-        make = lambda n_in, gain: HeadMLP(self.heads, n_in, self.head_actions,  # noqa: E731
-                                          config.hidden, config.layers, g, out_gain=gain)
-        self.actor = make(inputs, 0.01)
-        self.critics = torch.nn.ModuleList([make(critic_inputs, 1.0), make(critic_inputs, 1.0)])
+        make = lambda shape, gain: HeadMLP(shape[0], shape[1], shape[2],  # noqa: E731
+                                           config.hidden, config.layers, g, out_gain=gain)
+        self.actor = make((self.heads, inputs, self.head_actions), 0.01)
+        self.critics = torch.nn.ModuleList([make(critic_shape, 1.0), make(critic_shape, 1.0)])
         self.targets = copy.deepcopy(self.critics).requires_grad_(False)
         self.log_tau = torch.tensor(math.log(config.init_temperature), requires_grad=True)
         self.actor_opt = torch.optim.Adam(self.actor.parameters(), lr=config.actor_lr)
@@ -154,17 +174,31 @@ class SACLearner:
         self.tau_opt = torch.optim.Adam([self.log_tau], lr=config.temperature_lr)
         self.target_entropy = config.target_entropy_ratio * math.log(self.head_actions)
         self.updates = 0
-        self.name = f"{'cql' if config.cql_alpha > 0 else 'sac'}-{config.variant}"
+        self.name = f"{'cql' if config.cql_alpha > 0 else 'sac'}-{config.variant}" \
+            + ("-joint" if self._joint else "")
 
     # ---------------------------------------------------------------- forward
     def _heads(self, net, X, state: bool = False) -> torch.Tensor:
         """(n, H, A) outputs of a network for observations (n, I, 2N)."""
         return net(head_inputs(X, self.config.variant, state)).transpose(0, 1)
 
+    def _critic(self, net, X) -> torch.Tensor:
+        """(n, H, A) critic outputs: one head over the joint actions for a joint critic."""
+        if self._joint:
+            return net(head_inputs(X, "centralised")).transpose(0, 1)
+        return self._heads(net, X, self._state_critic)
+
+    def _policy_logits(self, logits: torch.Tensor) -> torch.Tensor:
+        """The actor's logits in the critic's action space: for a joint critic the log of
+        the product policy over all joint actions, (n, 1, A^I)."""
+        if self._joint:
+            return joint_q_table(torch.log_softmax(logits, -1))[:, None]
+        return logits
+
     def _head_actions(self, actions) -> torch.Tensor:
         a = torch.as_tensor(actions).long()
-        return joint_index(a, self.n_actions)[:, None] if self.config.variant == "centralised" \
-            else a
+        return joint_index(a, self.n_actions)[:, None] \
+            if self.config.variant == "centralised" or self._joint else a
 
     @torch.no_grad()
     def act(self, X, explore: bool = False, generator: torch.Generator | None = None) -> np.ndarray:
@@ -190,14 +224,13 @@ class SACLearner:
         actions = self._head_actions(batch["actions"])
         reward = torch.as_tensor(batch["rewards"], dtype=torch.float32) * c.reward_scale
         done = torch.as_tensor(batch["terminations"])
-        decomposed = c.variant == "ctde"
+        decomposed = c.variant == "ctde" and not self._joint
         tau = self.tau.detach()
         with torch.no_grad():
-            next_logits = self._heads(self.actor, nxt)
-            next_q = torch.minimum(*(self._heads(t, nxt, self._state_critic)
-                                     for t in self.targets))
+            next_logits = self._policy_logits(self._heads(self.actor, nxt))
+            next_q = torch.minimum(*(self._critic(t, nxt) for t in self.targets))
             y = sac_targets(reward, next_q, next_logits, tau, c.gamma, decomposed, done)
-        qs = [self._heads(q, obs, self._state_critic) for q in self.critics]
+        qs = [self._critic(q, obs) for q in self.critics]
         critic = sum(sac_critic_loss(q, actions, y, decomposed) for q in qs)
         penalty = sum(cql_penalty(q, actions) for q in qs) / len(qs)
         loss = critic + c.cql_alpha * len(qs) * penalty
@@ -208,7 +241,7 @@ class SACLearner:
 
         logits = self._heads(self.actor, obs)
         q_min = torch.minimum(*qs).detach()
-        actor = sac_actor_loss(q_min, logits, tau)
+        actor = sac_actor_loss(q_min, self._policy_logits(logits), tau)
         self.actor_opt.zero_grad()
         actor.backward()
         torch.nn.utils.clip_grad_norm_(self.actor.parameters(), c.max_grad_norm)

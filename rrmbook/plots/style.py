@@ -67,6 +67,7 @@ METHODS: dict[str, MethodStyle] = {
     # proportional-fair scheduling
     "random_walk": MethodStyle("#7f7f7f", "random walk"),
     "pf_top1": MethodStyle("#5254a3", "PF top-1"),
+    "pf_threshold": MethodStyle("#9c9ede", "PF threshold"),
     "tdm": MethodStyle("#8c564b", "TDM"),
     "cql_centralised": MethodStyle("#d62728", "CQL (centralised)"),
     "cql_independent": MethodStyle("#ff9896", "CQL (independent)"),
