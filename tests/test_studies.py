@@ -129,3 +129,30 @@ def test_run_study_runs_exports_and_summarises_then_resumes(tmp_path, monkeypatc
                               progress=False, spec_dir=specs)
     assert json.loads(again.read_text()) == data       # nothing was run again
     assert [r.stat().st_mtime_ns for r in records] == stamp
+
+
+def test_the_ctde_local_summary_pairs_rules_and_judges_learners_on_the_fixed_test_set():
+    def row(method, scores, silent=0.1):
+        return _row(method, 0, scores, metric="score", scenario="pf-4x20",
+                    silent=[silent] * len(scores), sum_rate=[10.0] * len(scores),
+                    p5_rate=[0.2] * len(scores))
+    # five evaluation seeds shared by all rules: pf_top1 varies a lot from seed to seed,
+    # the threshold rule is 0.05 above it on every seed (unpaired intervals overlap)
+    top1 = [1.4, 1.5, 1.6, 1.7, 1.8]
+    rules = Report("r", [row("pf_top1", top1), row("itlinq", [v + 0.02 for v in top1]),
+                         row("pf_threshold+t3", [v + 0.05 for v in top1], 0.2),
+                         row("pf_threshold+t8", [v - 0.1 for v in top1], 0.5)])
+    abl = Report("a", [row("cql_ctde+vdn-a1", [1.45, 1.46, 1.47]),
+                       row("cql_ctde+joint-a0.1", [1.70, 1.66, 1.68]),
+                       row("cql_independent+a0.1", [1.0, 1.1, 1.05])])
+    out = studies._ctde_local({"pf-local-rules": rules, "pf-ctde-ablations": abl}, {})
+    assert out["best_rule"] == "pf_threshold+t3"
+    t3 = out["rules"]["pf_threshold+t3"]
+    assert t3["vs_pf_top1"] == ">" and t3["minus_pf_top1"]["mean"] == pytest.approx(0.05)
+    assert out["rules"]["pf_threshold+t8"]["vs_pf_top1"] == "<"
+    vdn, joint = out["learners"]["cql_ctde+vdn-a1"], out["learners"]["cql_ctde+joint-a0.1"]
+    assert vdn["vs_pf_top1"] == "<" and vdn["vs_best_rule"] == "<"          # 1.46 < 1.6, 1.65
+    assert joint["vs_pf_top1"] == ">" and joint["vs_best_rule"] == "overlap"  # 1.68 vs 1.65
+    assert joint["minus_best_rule"]["mean"] == pytest.approx(0.03)
+    assert joint["vs_independent"] == vdn["vs_independent"] == ">"
+    assert "vs_independent" not in out["learners"]["cql_independent+a0.1"]

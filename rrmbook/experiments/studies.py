@@ -23,6 +23,9 @@ study               what it settles
                     evaluations, and where they settle
 ``scaling-draws``   a policy trained on one layout against one trained on a new drop per
                     episode, on new 19-cell drops and on 37 and 61 cells, next to FP
+``ctde-local``      Eldeeb & Alves' CTDE-CQL against what local information allows: the
+                    best local rule of a threshold search (``pf_threshold``) and
+                    ``pf_top1``, and CTDE-CQL with the CQL weight and the critic ablated
 ==================  =================================================================
 
 ``load_study(name)`` reads the summary shipped in ``rrmbook/data/studies``.
@@ -38,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from ..io import atomic_write_json
-from ..metrics import compare_intervals, mean_ci
+from ..metrics import compare_intervals, mean_ci, paired_ci
 from .zoo import data_dir
 
 __all__ = ["Study", "STUDIES", "run_study", "summarise", "load_study", "STUDY_COMMAND"]
@@ -201,6 +204,50 @@ def _scaling_draws(reports: dict, stores: dict) -> dict:
     return out
 
 
+def _sign(iv) -> str:
+    """The verdict of a difference interval: ">" (above 0), "<" (below 0) or "overlap"."""
+    return compare_intervals(iv, (0.0, 0.0))
+
+
+def _ctde_local(reports: dict, stores: dict) -> dict:
+    """Local rules (paired with ``pf_top1`` on the same evaluation seeds) and the CTDE-CQL
+    ablations (each training seed's score, measured on the same evaluation seeds as the
+    rules, against the rules' means there: the evaluation set is fixed, so the interval is
+    over training seeds only)."""
+    rules, abl = reports["pf-local-rules"], reports["pf-ctde-ablations"]
+    values = lambda rep, m: rep.find(m)["metrics"]["score"]["values"]  # noqa: E731
+    top1 = values(rules, "pf_top1")
+    out: dict = {"rules": {}, "learners": {}}
+    for row in rules.rows:
+        m = row["method"]
+        diff = paired_ci(values(rules, m), top1)
+        out["rules"][m] = {"score": _iv(rules.interval(m, "score")),
+                           "silent": row["metrics"]["silent"]["mean"],
+                           "minus_pf_top1": _iv(diff), "vs_pf_top1": _sign(diff)}
+    thresholds = [m for m in out["rules"] if m.startswith("pf_threshold")]
+    best = max(thresholds, key=lambda m: out["rules"][m]["score"]["mean"])
+    out["best_rule"] = best
+    refs = {"pf_top1": float(np.mean(top1)), "best_rule": float(np.mean(values(rules, best))),
+            "itlinq": float(np.mean(values(rules, "itlinq")))}
+    for row in abl.rows:
+        m = row["method"]
+        v = values(abl, m)
+        entry = {"score": _iv(abl.interval(m, "score")),
+                 "sum_rate": _iv(abl.interval(m, "sum_rate")),
+                 "p5_rate": _iv(abl.interval(m, "p5_rate")),
+                 "silent": _iv(abl.interval(m, "silent"))}
+        for ref, level in refs.items():
+            diff = paired_ci(v, level)
+            entry[f"minus_{ref}"], entry[f"vs_{ref}"] = _iv(diff), _sign(diff)
+        out["learners"][m] = entry
+    indep = [m for m in out["learners"] if m.startswith("cql_independent")]
+    for m in out["learners"]:
+        if m.startswith("cql_ctde") and indep:
+            out["learners"][m]["vs_independent"] = compare_intervals(
+                abl.interval(m, "score"), abl.interval(indep[0], "score"))
+    return out
+
+
 #: FP's capacity on paper-hex19 (packets/s per device), measured by
 #: ``rrmbook.analysis.capacity("paper-hex19", "fp", 20, 200, slots=5000, seeds=(0, 1, 2),
 #: tol=2)``: stable at 59.4, unstable at 60.8 (chapter 7 reruns the search)
@@ -221,6 +268,8 @@ STUDIES: dict[str, Study] = {s.name: s for s in [
           _curves),
     Study("scaling-draws", "single-drop against layout-randomised training, 19-61 cells",
           ("hex19-mappo", "hex19-draws-mappo", "scaling-draws"), _scaling_draws),
+    Study("ctde-local", "CTDE-CQL against the best local rule, with its ablations",
+          ("pf-local-rules", "pf-ctde-ablations"), _ctde_local),
 ]}
 
 
