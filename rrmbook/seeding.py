@@ -37,6 +37,7 @@ class Stream(IntEnum):
     OFFLINE_ACT = 31     #: online SAC/DQN: exploration while acting
     OFFLINE_INIT = 32    #: SAC/DQN/CQL network initialisation
     CQL_BATCH = 40       #: offline CQL: minibatch sampling from the dataset
+    DATASET_SUBSET = 41  #: which whole episodes a dataset subset keeps
 
 
 def mix(seed: int, stream: int) -> int:

@@ -284,6 +284,25 @@ def test_cql_refuses_another_dataset(tmp_path, small_dataset):
     assert hist[-1]["updates"] == 20
 
 
+def test_episode_subset_draws_whole_episodes_from_every_copy():
+    env = rrmbook.make_env("pf-4x20", batch=4, seed=0, episode_steps=25)
+    data = collect(env, rrmbook.baselines.get("random_walk"), 4 * 25 * 5, seed=0)  # 20 episodes
+    copy = data.episode_ids % 4
+    assert set(copy[:125]) == {0}                       # the prefix: one copy's episodes only
+    sub = data.episode_subset(260, seed=1)
+    assert len(sub) == 250 and sub.meta["subset"] == {"episodes": 10, "seed": 1}
+    ids, counts = np.unique(sub.episode_ids, return_counts=True)
+    assert (counts == 25).all() and sub.truncations.sum() == 10      # whole episodes
+    assert len(set(ids % 4)) >= 3                                     # from several copies
+    big = data.episode_subset(400, seed=1)
+    assert set(ids) <= set(big.episode_ids)                           # nested for one seed
+    assert set(ids) != set(data.episode_subset(260, seed=2).episode_ids)
+    rows = np.flatnonzero(np.isin(data.episode_ids, ids))
+    np.testing.assert_array_equal(sub.actions, data.actions[rows])    # stored order
+    with pytest.raises(ValueError, match="smaller than the episode"):
+        data.episode_subset(10)
+
+
 def test_epsilon_behaviour_explores_around_its_base():
     env = rrmbook.make_env("pf-4x20", batch=8, seed=2)
     base = rrmbook.baselines.get("pf_top1")

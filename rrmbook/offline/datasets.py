@@ -98,11 +98,33 @@ class Dataset:
         return {name: getattr(self, name) for name in FIELDS}
 
     def subset(self, size: int) -> Dataset:
-        """The first ``size`` transitions (whole prefix: episodes stay contiguous)."""
+        """The first ``size`` transitions (whole prefix: episodes stay contiguous).  In a
+        collected dataset the prefix holds the first copies' episodes only; for a size
+        series use :meth:`episode_subset`."""
         if not 1 <= size <= len(self):
             raise ValueError(f"size must be in 1..{len(self)}, got {size}")
         meta = self.meta | {"size": int(size), "subset_of": self.meta.get("size", len(self))}
         return Dataset(**{k: v[:size] for k, v in self.arrays().items()}, meta=meta)
+
+    def episode_subset(self, size: int, seed: int = 0) -> Dataset:
+        """Whole episodes drawn at random (seeded) from every collection copy, as many as
+        fit in ``size`` transitions, kept in their stored order.  For one ``seed`` the
+        subsets are nested: a smaller one is part of every larger one, so a size series
+        adds data without changing what was there."""
+        size = checks.positive_int("size", size)
+        ids, first, lengths = np.unique(self.episode_ids, return_index=True,
+                                        return_counts=True)
+        order = seeding.rng(seed, Stream.DATASET_SUBSET).permutation(len(ids))
+        fits = np.cumsum(lengths[order]) <= size
+        if not fits[0]:
+            raise ValueError(f"size {size} is smaller than the episode drawn first "
+                             f"({lengths[order[0]]} transitions)")
+        keep = np.isin(self.episode_ids, ids[order[:int(fits.sum())]])  # fits: a prefix
+        n = int(keep.sum())
+        meta = self.meta | {"size": n, "subset_of": self.meta.get("size", len(self)),
+                            "subset": {"episodes": int(len(np.unique(self.episode_ids[keep]))),
+                                       "seed": int(seed)}}
+        return Dataset(**{k: v[keep] for k, v in self.arrays().items()}, meta=meta)
 
     def episode_returns(self) -> np.ndarray:
         """Undiscounted team return of every complete episode in the dataset."""
