@@ -509,3 +509,44 @@ def test_offline_learner_cells_train_once_then_evaluate(tmp_path):
     stamp = {k: r["finished"] for k, r in records.items()}
     sweep(spec, store=tmp_path / "s", workers=1, progress=False)
     assert {k: r["finished"] for k, r in _records(tmp_path / "s").items()} == stamp
+
+
+def test_trained_cql_acts_by_the_critic_of_another_sweeps_learner(tmp_path):
+    """``trained_cql`` reads the CQL learner a training sweep wrote for the same seed; with
+    ``act_by: critic`` every AP acts greedily in its own Q_i (E-25), which equals acting by
+    hand with the learner's critics; a joint critic is refused (it needs the whole state)."""
+    import torch
+
+    from rrmbook.evaluate import evaluate
+    from rrmbook.offline import load_learner
+    from rrmbook.scenarios import make_env
+
+    cql = {"steps": 20, "dataset_size": 400, "dataset": "baselines"}
+    train = {"name": "t", "scenarios": ["pf-4x20"], "seeds": [0], "slots": 200,
+             "methods": [{"method": "cql_ctde", "params": cql},
+                         {"method": "cql_ctde", "label": "joint",
+                          "params": cql | {"config": {"critic_input": "joint"}}}]}
+    sweep(train, store=tmp_path / "t", workers=1, progress=False)
+    by = {"name": "b", "scenarios": ["pf-4x20"], "seeds": [0], "eval_seeds": [3], "slots": 200,
+          "methods": [{"method": "trained_cql", "label": f"{m}+{a}",
+                       "params": {"store": str(tmp_path / "t"), "label": m, "act_by": a}}
+                      for m in ("cql_ctde", "joint") for a in ("actor", "critic")]}
+    sweep(by, store=tmp_path / "b", workers=1, progress=False)
+    recs = _records(tmp_path / "b")
+    ok = recs["pf-4x20__none__cql_ctde+critic__s0"]
+    assert ok["status"] == "ok", ok.get("traceback")
+    learner = load_learner(ok["artifact"])
+    env = make_env("pf-4x20", seed=3)
+    obs = env.reset(seed=3)
+    with torch.no_grad():
+        q = torch.minimum(*(learner._critic(c, obs.X) for c in learner.critics))
+    np.testing.assert_array_equal(learner.act_by_critic(obs.X), q.argmax(-1).numpy())
+    by_hand = evaluate(make_env("pf-4x20", seed=3), learner.policy(act_by="critic"), slots=200,
+                       seed=3)
+    assert ok["metrics"]["score"] == pytest.approx(by_hand.summary()["score"])
+    assert recs["pf-4x20__none__joint+actor__s0"]["status"] == "ok"
+    refused = recs["pf-4x20__none__joint+critic__s0"]
+    assert refused["status"] != "ok" and "critic_input" in refused["error"]
+    with pytest.raises(ValueError, match="act_by"):
+        load_spec(by | {"methods": [{"method": "trained_cql",
+                                     "params": {"store": "x", "act_by": "q"}}]})

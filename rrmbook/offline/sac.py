@@ -212,6 +212,23 @@ class SACLearner:
             a = split_joint(a[:, 0], self.n_agents, self.n_actions)
         return a.numpy()
 
+    @torch.no_grad()
+    def act_by_critic(self, X) -> np.ndarray:
+        """Actions (n, I) greedy in the critics (the minimum of the twins) instead of the
+        actor: every AP's argmax of its own Q_i(o_i, .) for independent and CTDE learners,
+        as (E-25) prescribes, or the best joint action for the centralised learner.  A
+        critic that reads the whole state (``critic_input`` "state" or "joint") cannot act
+        for one AP alone, so it is refused."""
+        if self._state_critic or self._joint:
+            raise ValueError(f"acting by the critic needs per-AP critics on the AP's own "
+                             f"observation; this learner's critic_input is "
+                             f"{self.config.critic_input!r}")
+        q = torch.minimum(*(self._critic(c, X) for c in self.critics))
+        a = q.argmax(-1)
+        if self.config.variant == "centralised":
+            a = split_joint(a[:, 0], self.n_agents, self.n_actions)
+        return a.numpy()
+
     @property
     def tau(self) -> torch.Tensor:
         return self.log_tau.exp()
@@ -285,8 +302,8 @@ class SACLearner:
             self.tau_opt.load_state_dict(state["tau_opt"])
         self.updates = int(state["updates"])
 
-    def policy(self, deterministic: bool = True) -> LearnedPolicy:
-        return LearnedPolicy(self, deterministic=deterministic)
+    def policy(self, deterministic: bool = True, act_by: str = "actor") -> LearnedPolicy:
+        return LearnedPolicy(self, deterministic=deterministic, act_by=act_by)
 
 
 def train_sac(config: SACConfig | None = None, scenario: str = "pf-4x20", seed: int = 0,

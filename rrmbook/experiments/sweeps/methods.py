@@ -29,6 +29,11 @@ every shipped policy       evaluate  ``zoo.get_policy(name)`` / ``zoo.get_learne
 ``cql_ctde``,                        params: ``steps``, ``dataset``, ``dataset_size``,
 ``cql_dqn_centralised``              ``data_seed`` (a number, or ``per_seed``: 100 + seed),
                                      ``config``
+``trained_cql``            train     no training: the offline learner that another sweep's
+                                     CQL cell trained with the cell's seed, read from that
+                                     store's ``artifacts/``; params: ``store``, ``label``,
+                                     ``act_by`` ("actor", or "critic": greedy in Q_i as
+                                     (E-25) prescribes)
 ``trained_mappo``          train     no training: the MAPPO policy that another sweep's
                                      cell trained with the cell's seed, read from that
                                      store's ``artifacts/`` and evaluated here (another
@@ -279,6 +284,27 @@ def _run_trained(cell) -> dict:
     return evaluate_cell(cell, policy) | {"artifact": str(artifact)}
 
 
+def _check_trained_cql(params: dict) -> None:
+    for name in ("store", "label"):
+        if not isinstance(params[name], str) or not params[name]:
+            raise ValueError(f"{name} must be a non-empty string, got {params[name]!r}")
+    checks.one_of("act_by", params["act_by"], ("actor", "critic"))
+
+
+def _run_trained_cql(cell) -> dict:
+    from ...offline import load_learner
+
+    key = cell_key(cell.scenario, cell.load, cell.drop, cell.params["label"], cell.seed)
+    artifact = Path(cell.params["store"]) / "artifacts" / f"{key}.pt"
+    if not artifact.is_file():
+        raise FileNotFoundError(
+            f"no trained learner {artifact}: run the sweep that trains it first (its store "
+            f"is {cell.params['store']!r}, its method label {cell.params['label']!r})")
+    policy = load_learner(artifact).policy(act_by=cell.params["act_by"])
+    policy.name = cell.method
+    return evaluate_cell(cell, policy) | {"artifact": str(artifact)}
+
+
 def _run_mappo_draws(cell) -> dict:
     return _run_mappo(cell, train_env={"layout_draws": True})
 
@@ -404,6 +430,9 @@ def _register_builtins() -> None:
                     {"store": None, "label": "mappo_shared", "train_load": None,
                      "scenario": None, "drop": "same", "deterministic": True}, _check_trained,
                     "a MAPPO policy another sweep trained, evaluated elsewhere")
+    register_method("trained_cql", _run_trained_cql, TRAIN, ("pf",),
+                    {"store": None, "label": "cql_ctde", "act_by": "actor"}, _check_trained_cql,
+                    "an offline learner another sweep trained, evaluated here")
     for kind, run in (("sac", _run_online_sac), ("dqn", _run_online_dqn)):
         register_method(f"online_{kind}", run, TRAIN, ("pf",),
                         {"budget_steps": 100_000, "config": {}, "eval_every": None},
