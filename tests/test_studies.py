@@ -135,7 +135,7 @@ def test_the_ctde_local_summary_pairs_rules_and_judges_learners_on_the_fixed_tes
     def row(method, scores, silent=0.1):
         return _row(method, 0, scores, metric="score", scenario="pf-4x20",
                     silent=[silent] * len(scores), sum_rate=[10.0] * len(scores),
-                    p5_rate=[0.2] * len(scores))
+                    p5_rate=[0.2] * len(scores), mean_reward=[20.0] * len(scores))
     # five evaluation seeds shared by all rules: pf_top1 varies a lot from seed to seed,
     # the threshold rule is 0.05 above it on every seed (unpaired intervals overlap)
     top1 = [1.4, 1.5, 1.6, 1.7, 1.8]
@@ -145,7 +145,9 @@ def test_the_ctde_local_summary_pairs_rules_and_judges_learners_on_the_fixed_tes
     abl = Report("a", [row("cql_ctde+vdn-a1", [1.45, 1.46, 1.47]),
                        row("cql_ctde+joint-a0.1", [1.70, 1.66, 1.68]),
                        row("cql_independent+a0.1", [1.0, 1.1, 1.05])])
-    out = studies._ctde_local({"pf-local-rules": rules, "pf-ctde-ablations": abl}, {})
+    act_by = Report("c", [row("cql_ctde+vdn-a1+critic", [1.46, 1.47, 1.48])])
+    out = studies._ctde_local({"pf-local-rules": rules, "pf-ctde-ablations": abl,
+                               "pf-ctde-act-by": act_by}, {})
     assert out["best_rule"] == "pf_threshold+t3"
     t3 = out["rules"]["pf_threshold+t3"]
     assert t3["vs_pf_top1"] == ">" and t3["minus_pf_top1"]["mean"] == pytest.approx(0.05)
@@ -156,3 +158,5 @@ def test_the_ctde_local_summary_pairs_rules_and_judges_learners_on_the_fixed_tes
     assert joint["minus_best_rule"]["mean"] == pytest.approx(0.03)
     assert joint["vs_independent"] == vdn["vs_independent"] == ">"
     assert "vs_independent" not in out["learners"]["cql_independent+a0.1"]
+    critic = out["learners"]["cql_ctde+vdn-a1+critic"]               # +0.01 on every seed
+    assert critic["vs_actor"] == ">" and critic["minus_actor"]["mean"] == pytest.approx(0.01)

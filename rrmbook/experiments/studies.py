@@ -213,39 +213,53 @@ def _ctde_local(reports: dict, stores: dict) -> dict:
     """Local rules (paired with ``pf_top1`` on the same evaluation seeds) and the CTDE-CQL
     ablations (each training seed's score, measured on the same evaluation seeds as the
     rules, against the rules' means there: the evaluation set is fixed, so the interval is
-    over training seeds only)."""
+    over training seeds only); learners acting by their critics are paired with the same
+    learners acting by their actors (same training seed)."""
     rules, abl = reports["pf-local-rules"], reports["pf-ctde-ablations"]
-    values = lambda rep, m: rep.find(m)["metrics"]["score"]["values"]  # noqa: E731
+    values = lambda rep, m, k="score": rep.find(m)["metrics"][k]["values"]  # noqa: E731
+    mean = lambda rep, m, k: rep.find(m)["metrics"][k]["mean"]  # noqa: E731
     top1 = values(rules, "pf_top1")
     out: dict = {"rules": {}, "learners": {}}
     for row in rules.rows:
         m = row["method"]
         diff = paired_ci(values(rules, m), top1)
         out["rules"][m] = {"score": _iv(rules.interval(m, "score")),
-                           "silent": row["metrics"]["silent"]["mean"],
+                           "silent": mean(rules, m, "silent"),
+                           "mean_reward": mean(rules, m, "mean_reward"),
                            "minus_pf_top1": _iv(diff), "vs_pf_top1": _sign(diff)}
     thresholds = [m for m in out["rules"] if m.startswith("pf_threshold")]
     best = max(thresholds, key=lambda m: out["rules"][m]["score"]["mean"])
     out["best_rule"] = best
     refs = {"pf_top1": float(np.mean(top1)), "best_rule": float(np.mean(values(rules, best))),
             "itlinq": float(np.mean(values(rules, "itlinq")))}
-    for row in abl.rows:
-        m = row["method"]
-        v = values(abl, m)
-        entry = {"score": _iv(abl.interval(m, "score")),
-                 "sum_rate": _iv(abl.interval(m, "sum_rate")),
-                 "p5_rate": _iv(abl.interval(m, "p5_rate")),
-                 "silent": _iv(abl.interval(m, "silent"))}
-        for ref, level in refs.items():
-            diff = paired_ci(v, level)
-            entry[f"minus_{ref}"], entry[f"vs_{ref}"] = _iv(diff), _sign(diff)
-        out["learners"][m] = entry
+    learner_reports = [abl] + ([reports["pf-ctde-act-by"]] if "pf-ctde-act-by" in reports
+                               else [])
+    for rep in learner_reports:
+        for row in rep.rows:
+            m = row["method"]
+            v = values(rep, m)
+            entry = {k: _iv(rep.interval(m, k)) for k in ("score", "sum_rate", "p5_rate",
+                                                            "silent", "mean_reward")}
+            for ref, level in refs.items():
+                diff = paired_ci(v, level)
+                entry[f"minus_{ref}"], entry[f"vs_{ref}"] = _iv(diff), _sign(diff)
+            if m.endswith("+critic"):
+                diff = paired_ci(v, values(abl, m.removesuffix("+critic")))
+                entry["minus_actor"], entry["vs_actor"] = _iv(diff), _sign(diff)
+            out["learners"][m] = entry
     indep = [m for m in out["learners"] if m.startswith("cql_independent")]
     for m in out["learners"]:
         if m.startswith("cql_ctde") and indep:
             out["learners"][m]["vs_independent"] = compare_intervals(
-                abl.interval(m, "score"), abl.interval(indep[0], "score"))
+                _find_interval(learner_reports, m), abl.interval(indep[0], "score"))
     return out
+
+
+def _find_interval(reps, method: str):
+    for rep in reps:
+        if any(r["method"] == method for r in rep.rows):
+            return rep.interval(method, "score")
+    raise KeyError(method)
 
 
 #: FP's capacity on paper-hex19 (packets/s per device), measured by
@@ -269,7 +283,7 @@ STUDIES: dict[str, Study] = {s.name: s for s in [
     Study("scaling-draws", "single-drop against layout-randomised training, 19-61 cells",
           ("hex19-mappo", "hex19-draws-mappo", "scaling-draws"), _scaling_draws),
     Study("ctde-local", "CTDE-CQL against the best local rule, with its ablations",
-          ("pf-local-rules", "pf-ctde-ablations"), _ctde_local),
+          ("pf-local-rules", "pf-ctde-ablations", "pf-ctde-act-by"), _ctde_local),
 ]}
 
 
