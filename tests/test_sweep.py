@@ -550,3 +550,33 @@ def test_trained_cql_acts_by_the_critic_of_another_sweeps_learner(tmp_path):
     with pytest.raises(ValueError, match="act_by"):
         load_spec(by | {"methods": [{"method": "trained_cql",
                                      "params": {"store": "x", "act_by": "q"}}]})
+
+
+def test_cql_ctde_subset_trains_on_whole_episodes_of_a_cached_pool(tmp_path):
+    """``cql_ctde_subset`` collects its pool once into the store's ``datasets/`` and trains
+    each cell on whole episodes drawn from it; the paper preset is Table III's."""
+    from rrmbook.experiments.sweeps.methods import pool_dataset
+    from rrmbook.offline import load_learner
+
+    base = {"steps": 10, "dataset": "baselines", "pool_size": 1_600, "data_seed": 5,
+            "config": {"batch_size": 32}}
+    spec = {"name": "sz", "scenarios": ["pf-4x20"], "seeds": [0, 1], "eval_seeds": [0],
+            "slots": 200,
+            "methods": [{"method": "cql_ctde_subset", "label": "n400",
+                         "params": base | {"dataset_size": 400}},
+                        {"method": "cql_ctde_subset", "label": "n400-paper",
+                         "params": base | {"dataset_size": 400, "preset": "paper"}}]}
+    sweep(spec, store=tmp_path / "s", workers=1, progress=False)
+    recs = _records(tmp_path / "s")
+    assert all(r["status"] == "ok" for r in recs.values()), [r.get("traceback") for r in recs.values()]
+    assert len(list((tmp_path / "s" / "datasets").glob("*.npz"))) == 1      # one pool, cached
+    pool = pool_dataset(tmp_path / "s", "baselines", 1_600, 5)
+    assert len(pool) == 1_600
+    rec = recs["pf-4x20__none__n400-paper__s1"]
+    assert rec["train"]["preset"] == "paper" and rec["train"]["dataset_size"] == 400
+    learner = load_learner(rec["artifact"])
+    assert learner.config.actor_lr == 1e-5 and learner.config.hidden == 256
+    assert learner.config.variant == "ctde"
+    with pytest.raises(ValueError, match="dataset_size"):
+        load_spec(spec | {"methods": [{"method": "cql_ctde_subset",
+                                       "params": {"pool_size": 100, "dataset_size": 200}}]})

@@ -29,6 +29,13 @@ every shipped policy       evaluate  ``zoo.get_policy(name)`` / ``zoo.get_learne
 ``cql_ctde``,                        params: ``steps``, ``dataset``, ``dataset_size``,
 ``cql_dqn_centralised``              ``data_seed`` (a number, or ``per_seed``: 100 + seed),
                                      ``config``
+``cql_ctde_subset``        train     CTDE-CQL (Fig. 7b) on ``dataset_size`` transitions of
+                                     whole episodes drawn (``Dataset.episode_subset``, the
+                                     training seed) from one collected pool of
+                                     ``pool_size`` (cached in the store's ``datasets/``);
+                                     params: ``preset`` (laptop, or paper: Table III),
+                                     ``steps``, ``dataset``, ``pool_size``,
+                                     ``dataset_size``, ``data_seed``, ``config``
 ``trained_cql``            train     no training: the offline learner that another sweep's
                                      CQL cell trained with the cell's seed, read from that
                                      store's ``artifacts/``; params: ``store``, ``label``,
@@ -65,7 +72,8 @@ from ..offline_marl import CQL_STEPS, DATA_SEED, DATASET_KINDS, DATASET_SIZE, ma
 from .keys import cell_key
 
 __all__ = ["EVALUATE", "TRAIN", "Method", "METHODS", "register_method", "get_method",
-           "evaluate_cell", "numeric_metrics", "mappo_config", "trained_artifact", "learning_curve", "CURVE_FIELDS"]
+           "evaluate_cell", "numeric_metrics", "mappo_config", "trained_artifact",
+           "pool_dataset", "learning_curve", "CURVE_FIELDS"]
 
 EVALUATE = "evaluate"
 TRAIN = "train"
@@ -388,6 +396,57 @@ def _run_cql(cell) -> dict:
     return _train_once_then_evaluate(cell, info, train)
 
 
+def _subset_config(params: dict):
+    from ...offline import CQLConfig
+
+    preset = checks.one_of("preset", params["preset"], ("laptop", "paper"))
+    return _config(CQLConfig, getattr(CQLConfig, preset), params["config"], variant="ctde")
+
+
+def _check_cql_subset(params: dict) -> None:
+    checks.positive_int("steps", params["steps"])
+    pool = checks.positive_int("pool_size", params["pool_size"])
+    size = checks.positive_int("dataset_size", params["dataset_size"])
+    if size > pool:
+        raise ValueError(f"dataset_size ({size}) must be at most pool_size ({pool})")
+    checks.one_of("dataset", params["dataset"], DATASET_KINDS)
+    _data_seed(params, 0)
+    _subset_config(params)
+
+
+def pool_dataset(store: Path, kind: str, size: int, seed: int):
+    """The dataset pool of a store: collected once by :func:`make_dataset` and cached in
+    ``<store>/datasets/`` (written atomically, so workers that race write the same file)."""
+    from ...offline import load_dataset, save_dataset
+
+    path = Path(store) / "datasets" / f"{kind.replace('+', '-')}-{size}-seed{seed}"
+    try:
+        return load_dataset(path)
+    except (FileNotFoundError, ValueError):
+        data = make_dataset(kind, size, seed=seed)
+        save_dataset(data, path)
+        return data
+
+
+def _run_cql_subset(cell) -> dict:
+    from ...offline import train_cql
+
+    params = cell.params
+    data_seed = _data_seed(params, cell.seed)
+    store = Path(cell.work_dir).parent.parent if cell.work_dir is not None else None
+
+    def train(work: Path, resume: bool) -> list[dict]:
+        pool = pool_dataset(store, params["dataset"], params["pool_size"], data_seed)
+        data = pool.episode_subset(params["dataset_size"], seed=cell.seed)
+        return train_cql(data, _subset_config(params), seed=cell.seed,
+                         gradient_steps=params["steps"], checkpoint_dir=work, resume=resume)[1]
+
+    info = {"steps": params["steps"], "dataset": params["dataset"],
+            "pool_size": params["pool_size"], "dataset_size": params["dataset_size"],
+            "data_seed": data_seed, "preset": params["preset"]}
+    return _train_once_then_evaluate(cell, info, train)
+
+
 def _train_once_then_evaluate(cell, info: dict, train) -> dict:
     """The tail of every offline-learner cell: unless the cell's learner file exists,
     ``train(work_dir, resume)`` (which returns the history) with checkpoints in the cell's
@@ -430,6 +489,11 @@ def _register_builtins() -> None:
                     {"store": None, "label": "mappo_shared", "train_load": None,
                      "scenario": None, "drop": "same", "deterministic": True}, _check_trained,
                     "a MAPPO policy another sweep trained, evaluated elsewhere")
+    register_method("cql_ctde_subset", _run_cql_subset, TRAIN, ("pf",),
+                    {"preset": "laptop", "steps": CQL_STEPS, "dataset": "sac",
+                     "pool_size": 320_000, "dataset_size": DATASET_SIZE,
+                     "data_seed": "per_seed", "config": {}}, _check_cql_subset,
+                    "CTDE-CQL on whole episodes drawn from a collected pool (Fig. 7b)")
     register_method("trained_cql", _run_trained_cql, TRAIN, ("pf",),
                     {"store": None, "label": "cql_ctde", "act_by": "actor"}, _check_trained_cql,
                     "an offline learner another sweep trained, evaluated here")
