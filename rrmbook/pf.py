@@ -14,6 +14,7 @@ function                    paper equation
 :func:`pf_update`           (E-13) EMA rate C~ and weight w = 1 / C~
 :func:`pf_ratio`            (E-14) PF_j = w_j C_j
 :func:`team_reward`         (E-16) r = sum_j w_j^lambda C_j
+:func:`utility_gain`        (ablation) one step's increase of sum_j log C~_j
 :func:`top_n`               the N UEs of each AP with the largest PF ratio (the action set)
 :func:`sum_rate`            (E-9) sum of per-UE average rates
 :func:`p5_rate`             (E-10) 5th percentile of per-UE average rates
@@ -26,8 +27,8 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["indoor_path_loss_db", "rsrp_association", "sinr", "spectral_efficiency",
-           "pf_update", "pf_ratio", "team_reward", "top_n", "sum_rate", "p5_rate", "score",
-           "sample_points", "bounce"]
+           "pf_update", "pf_ratio", "team_reward", "utility_gain", "top_n", "sum_rate",
+           "p5_rate", "score", "sample_points", "bounce"]
 
 
 def indoor_path_loss_db(distance_m, penetration_db: float = 10.0) -> np.ndarray:
@@ -93,6 +94,17 @@ def team_reward(weight: np.ndarray, rate: np.ndarray, lam: float = 0.8) -> np.nd
     if not 0 <= lam <= 1:
         raise ValueError(f"lam must be in [0, 1], got {lam}")
     return (np.asarray(weight, dtype=float) ** lam * np.asarray(rate, dtype=float)).sum(-1)
+
+
+def utility_gain(avg_before: np.ndarray, avg_after: np.ndarray,
+                 floor: float = 1e-2) -> np.ndarray:
+    """One step's increase of the PF utility sum_j log max(C~_j, floor) of the moving-average
+    rates (E-13), over the last axis (UEs).  Summed over an episode it telescopes to the
+    utility's total change, the quantity a PF scheduler maximises; a reward for the
+    ablation of chapter 9, not the paper's (E-16)."""
+    before = np.log(np.maximum(np.asarray(avg_before, dtype=float), floor))
+    after = np.log(np.maximum(np.asarray(avg_after, dtype=float), floor))
+    return (after - before).sum(-1)
 
 
 def top_n(ratio: np.ndarray, serving: np.ndarray, n_aps: int, n: int = 3) -> np.ndarray:

@@ -304,3 +304,25 @@ def test_pf_threshold_by_hand():
     a.reset(env, np.random.default_rng(0)), b.reset(env, np.random.default_rng(0))
     obs = env.observe()
     np.testing.assert_array_equal(a.act(obs), b.act(obs))
+
+
+def test_utility_reward_telescopes_to_the_change_of_the_pf_utility():
+    from rrmbook import pf
+
+    # by hand: C~ goes from (1, 0.5) to (2, 0.005): log 2 + log(0.01 / 0.5) (floored)
+    got = pf.utility_gain([1.0, 0.5], [2.0, 0.005], floor=0.01)
+    assert got == pytest.approx(np.log(2.0) + np.log(0.01 / 0.5))
+    env = rrmbook.make_env("pf-4x20", batch=2, seed=4, reward="utility", episode_steps=30)
+    env.reset(seed=4)
+    floor = env.config.weight_floor
+    start = np.log(np.maximum(env.avg_rate, floor)).sum(-1)
+    pol = rrmbook.baselines.get("pf_threshold")
+    pol.reset(env, np.random.default_rng(0))
+    obs, total = env.observe(), np.zeros(2)
+    for _ in range(29):
+        step = env.step(pol.act(obs))
+        total += step.reward
+        obs = step.obs
+    np.testing.assert_allclose(total, np.log(np.maximum(env.avg_rate, floor)).sum(-1) - start)
+    with pytest.raises(ValueError, match="reward"):
+        rrmbook.make_env("pf-4x20", reward="score")

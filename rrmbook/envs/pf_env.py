@@ -68,6 +68,10 @@ class PFConfig:
         with ``False`` (the default, SPEC: physics) only the APs that transmit in the step
         interfere, with ``True`` a silent AP interferes as if it transmitted (so silence
         never helps a neighbour: the literal reading, a switch of the calibration study).
+    reward : "pf" (the default: the team reward (E-16)) or "utility": each step's increase
+        of the PF utility sum_j log C~_j of the moving-average rates (an ablation, not the
+        paper's: its sum over an episode is the utility's total change, so a policy cannot
+        raise it by letting weights grow and then serving the starved UEs).
     name : scenario name, recorded in results.
     """
 
@@ -91,6 +95,7 @@ class PFConfig:
     mu1: float | None = None
     mu2: float = 3.0
     silent_aps_interfere: bool = False
+    reward: str = "pf"
     name: str = "pf"
     noise_w: float = field(init=False, repr=False)
 
@@ -110,6 +115,7 @@ class PFConfig:
         if not 0 <= self.lam <= 1:
             raise ValueError(f"lam must be in [0, 1], got {self.lam!r}")
         checks.boolean("silent_aps_interfere", self.silent_aps_interfere)
+        checks.one_of("reward", self.reward, ("pf", "utility"))
         if self.mu1 is not None and not self.mu1 >= 0:
             raise ValueError(f"mu1 must be >= 0 or None (1 / n_ues), got {self.mu1!r}")
         if self.min_ap_distance_m * np.sqrt(self.n_aps) >= self.side_m:
@@ -300,7 +306,10 @@ class PFEnv:
         served[b, ues[b, i]] = True
         rate = np.where(served, pf.spectral_efficiency(sinr), 0.0)
         reward = pf.team_reward(self.weight, rate, c.lam)
+        old = self.avg_rate
         self.avg_rate, self.weight = pf.pf_update(self.avg_rate, rate, c.eta, c.weight_floor)
+        if c.reward == "utility":
+            reward = pf.utility_gain(old, self.avg_rate, c.weight_floor)
         self.rate_sum += rate
         self.slot += 1
         self.ue_xy, self.ue_velocity = pf.bounce(self.ue_xy, self.ue_velocity, c.side_m, c.step_s)
