@@ -64,3 +64,14 @@ def test_figures_write_json_and_png(tiny, figure):
     rows = data.get("methods") or data["quality"]
     for row in rows.values():
         assert {"sum_rate", "p5_rate", "score"} <= set(row)
+
+
+def test_make_dataset_logs_the_reward_of_the_env_it_is_given():
+    from rrmbook.experiments.offline_marl import make_dataset
+
+    pf16 = make_dataset("baselines", 600, seed=3)
+    util = make_dataset("baselines", 600, seed=3, env={"reward": "utility"})
+    np.testing.assert_array_equal(pf16.actions, util.actions)      # same behaviour
+    assert util.meta["env_config"]["reward"] == "utility"
+    assert pf16.meta["env_config"]["reward"] == "pf"
+    assert np.abs(util.rewards).mean() < 0.2 * np.abs(pf16.rewards).mean()

@@ -57,27 +57,29 @@ _EVAL_SLOTS = 1_000  # steps of each evaluation on a CQL learning curve
 
 
 def make_dataset(kind: str, size: int | None = None, root: str | Path | None = None,
-                 seed: int = DATA_SEED) -> Dataset:
+                 seed: int = DATA_SEED, env: dict | None = None) -> Dataset:
     """A dataset of ``size`` transitions on ``pf-4x20`` collected by: ``"sac"`` or ``"dqn"``
     (the shipped online learner, sampling its actions as it did while learning),
     ``"sac+dqn"`` (half each) or ``"baselines"`` (random walk, greedy and ITLinQ in equal
     shares; TDM's choices lie outside the top-N action set).  ``size`` None:
-    :data:`DATASET_SIZE`."""
+    :data:`DATASET_SIZE`; ``env``: keyword arguments of the model (e.g. ``{"reward":
+    "utility"}`` to log another reward for the same behaviour)."""
     size = DATASET_SIZE if size is None else size
     if kind not in DATASET_KINDS:
         raise ValueError(f"kind must be one of {DATASET_KINDS}, got {kind!r}")
-    env = make_env(PF_SCENARIO, batch=16, seed=seed)
+    env_kw = dict(env or {})
+    env = make_env(PF_SCENARIO, batch=16, seed=seed, **env_kw)
     if kind in ("sac", "dqn"):
         behaviour = get_learner(f"pf-{kind}", root).policy(deterministic=False)
         behaviour.name = f"online-{kind}"
         return collect(env, behaviour, size, seed=seed)
     if kind == "sac+dqn":
-        return mix({"sac": make_dataset("sac", size // 2, root, seed),
-                    "dqn": make_dataset("dqn", size - size // 2, root, seed + 1)})
+        return mix({"sac": make_dataset("sac", size // 2, root, seed, env_kw),
+                    "dqn": make_dataset("dqn", size - size // 2, root, seed + 1, env_kw)})
     names = ["random_walk", "greedy", "itlinq"]
     shares = [size // 3, size // 3, size - 2 * (size // 3)]
-    return mix({n: collect(make_env(PF_SCENARIO, batch=16, seed=seed + k), baselines.get(n), s,
-                           seed=seed + k)
+    return mix({n: collect(make_env(PF_SCENARIO, batch=16, seed=seed + k, **env_kw),
+                           baselines.get(n), s, seed=seed + k)
                 for k, (n, s) in enumerate(zip(names, shares, strict=True))})
 
 

@@ -28,7 +28,8 @@ every shipped policy       evaluate  ``zoo.get_policy(name)`` / ``zoo.get_learne
 ``cql_independent``,                 :func:`~rrmbook.experiments.offline_marl.make_dataset`;
 ``cql_ctde``,                        params: ``steps``, ``dataset``, ``dataset_size``,
 ``cql_dqn_centralised``              ``data_seed`` (a number, or ``per_seed``: 100 + seed),
-                                     ``config``
+                                     ``config``; the spec's ``env`` applies to the data
+                                     collection as well as to the evaluations
 ``cql_ctde_subset``        train     CTDE-CQL (Fig. 7b) on ``dataset_size`` transitions of
                                      whole episodes drawn (``Dataset.episode_subset``, the
                                      training seed) from one collected pool of
@@ -387,7 +388,8 @@ def _run_cql(cell) -> dict:
     data_seed = _data_seed(params, cell.seed)
 
     def train(work: Path, resume: bool) -> list[dict]:
-        data = make_dataset(params["dataset"], params["dataset_size"], seed=data_seed)
+        data = make_dataset(params["dataset"], params["dataset_size"], seed=data_seed,
+                            env=cell.env)
         return train_cql(data, _cql_config(params), seed=cell.seed,
                          gradient_steps=params["steps"], checkpoint_dir=work, resume=resume)[1]
 
