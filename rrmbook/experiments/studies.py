@@ -146,7 +146,14 @@ def _table5_ablations(reports: dict, stores: dict) -> dict:
     return out
 
 
+_TAIL = 5  # tests that define a curve's final level
+
+
 def _curves(reports: dict, stores: dict) -> dict:
+    """Settling points of the test curves of ``hex19-curves`` per mode (a run that was
+    still changing at the end of its budget is marked ``settled: False``; its settling
+    point is then the budget, a lower bound), final test reward and delay, and training
+    time, with the verdicts of shared against separate."""
     from ..analysis.cellular import plateau_slots
 
     store = Path(stores["hex19-curves"])
@@ -162,8 +169,11 @@ def _curves(reports: dict, stores: dict) -> dict:
             slots = np.array(c["slots"], dtype=float)[tested]
             secs = np.array(c["time_s"], dtype=float)[tested]
             reward = np.array(c["test_reward"], dtype=float)[tested]
-            settle = plateau_slots(slots, reward, tolerance=0.1, tail=5)
-            runs.append({"seed": rec["seed"], "slots": slots.tolist(),
+            settle = plateau_slots(slots, reward, tolerance=0.1, tail=_TAIL)
+            # settled: at least the last `_TAIL` tests lie in the band (else the run was still
+            # changing at the end of its budget, and its settling point is only a lower bound)
+            settled = bool(np.searchsorted(slots, settle) <= len(slots) - _TAIL)
+            runs.append({"seed": rec["cell"]["seed"], "slots": slots.tolist(), "settled": settled,
                          "time_s": secs.tolist(), "test_reward": reward.tolist(),
                          "test_mean_delay": [c["test_mean_delay"][i] for i in tested],
                          "train_reward": c["mean_reward"],
@@ -176,13 +186,16 @@ def _curves(reports: dict, stores: dict) -> dict:
             "runs": runs,
             "settling_slots": _iv(mean_ci([r["settling_slots"] for r in runs])),
             "settling_s": _iv(mean_ci([r["settling_s"] for r in runs])),
+            "settled_runs": sum(r["settled"] for r in runs),
+            "train_s": _iv(mean_ci([r["time_s"][-1] for r in runs])),
             "final_test_reward": _iv(mean_ci([r["test_reward"][-1] for r in runs])),
             "final_mean_delay": _iv(mean_ci([r["final_mean_delay"] for r in runs]))}
     if len(out["modes"]) == 2:
         s, p = out["modes"]["shared"], out["modes"]["separate"]
         out["shared_vs_separate"] = {
             k: compare_intervals(s[k], p[k])
-            for k in ("settling_slots", "settling_s", "final_test_reward", "final_mean_delay")}
+            for k in ("settling_slots", "settling_s", "final_test_reward", "final_mean_delay",
+                      "train_s")}
     return out
 
 
