@@ -152,8 +152,13 @@ def test_the_ctde_local_summary_pairs_rules_and_judges_learners_on_the_fixed_tes
                        row("cql_ctde+joint-a0.1", [1.70, 1.66, 1.68]),
                        row("cql_independent+a0.1", [1.0, 1.1, 1.05])])
     act_by = Report("c", [row("cql_ctde+vdn-a1+critic", [1.46, 1.47, 1.48])])
+    utility = Report("u", [row("cql_ctde+utility-a0.1", [1.70, 1.72, 1.74]),
+                           row("cql_independent+utility-a1", [1.69, 1.71, 1.73])])
     out = studies._ctde_local({"pf-local-rules": rules, "pf-ctde-ablations": abl,
-                               "pf-ctde-act-by": act_by}, {})
+                               "pf-ctde-act-by": act_by, "pf-ctde-utility": utility}, {})
+    # CTDE is compared with independent CQL on the same reward
+    assert out["learners"]["cql_ctde+utility-a0.1"]["vs_independent"] == "overlap"
+    assert out["learners"]["cql_ctde+utility-a0.1"]["vs_pf_top1"] == ">"
     assert out["best_rule"] == "pf_threshold+t3"
     t3 = out["rules"]["pf_threshold+t3"]
     assert t3["vs_pf_top1"] == ">" and t3["minus_pf_top1"]["mean"] == pytest.approx(0.05)

@@ -25,7 +25,8 @@ study               what it settles
                     episode, on new 19-cell drops and on 37 and 61 cells, next to FP
 ``ctde-local``      Eldeeb & Alves' CTDE-CQL against what local information allows: the
                     best local rule of a threshold search (``pf_threshold``) and
-                    ``pf_top1``, and CTDE-CQL with the CQL weight and the critic ablated
+                    ``pf_top1``, and CTDE-CQL with the CQL weight, the critic, the action
+                    choice and the reward ablated
 ==================  =================================================================
 
 ``load_study(name)`` reads the summary shipped in ``rrmbook/data/studies``.
@@ -245,8 +246,8 @@ def _ctde_local(reports: dict, stores: dict) -> dict:
     out["best_rule"] = best
     refs = {"pf_top1": float(np.mean(top1)), "best_rule": float(np.mean(values(rules, best))),
             "itlinq": float(np.mean(values(rules, "itlinq")))}
-    learner_reports = [abl] + ([reports["pf-ctde-act-by"]] if "pf-ctde-act-by" in reports
-                               else [])
+    learner_reports = [abl] + [reports[n] for n in ("pf-ctde-act-by", "pf-ctde-utility")
+                               if n in reports]
     for rep in learner_reports:
         for row in rep.rows:
             m = row["method"]
@@ -260,11 +261,14 @@ def _ctde_local(reports: dict, stores: dict) -> dict:
                 diff = paired_ci(v, values(abl, m.removesuffix("+critic")))
                 entry["minus_actor"], entry["vs_actor"] = _iv(diff), _sign(diff)
             out["learners"][m] = entry
-    indep = [m for m in out["learners"] if m.startswith("cql_independent")]
+    # CTDE against independent CQL trained on the same reward
     for m in out["learners"]:
+        reward = "utility" if "utility" in m else "pf"
+        indep = [n for n in out["learners"] if n.startswith("cql_independent")
+                 and ("utility" in n) == (reward == "utility")]
         if m.startswith("cql_ctde") and indep:
             out["learners"][m]["vs_independent"] = compare_intervals(
-                _find_interval(learner_reports, m), abl.interval(indep[0], "score"))
+                _find_interval(learner_reports, m), _find_interval(learner_reports, indep[0]))
     return out
 
 
@@ -296,7 +300,8 @@ STUDIES: dict[str, Study] = {s.name: s for s in [
     Study("scaling-draws", "single-drop against layout-randomised training, 19-61 cells",
           ("hex19-mappo", "hex19-draws-mappo", "scaling-draws"), _scaling_draws),
     Study("ctde-local", "CTDE-CQL against the best local rule, with its ablations",
-          ("pf-local-rules", "pf-ctde-ablations", "pf-ctde-act-by"), _ctde_local),
+          ("pf-local-rules", "pf-ctde-ablations", "pf-ctde-act-by", "pf-ctde-utility"),
+          _ctde_local),
 ]}
 
 
