@@ -263,12 +263,16 @@ def trained_artifact(cell) -> Path:
     return Path(p["store"]) / "artifacts" / f"{key}.pt"
 
 
-def _check_trained(params: dict) -> None:
+def _check_store_and_label(params: dict) -> None:
     for name in ("store", "label"):
         if not isinstance(params[name], str) or not params[name]:
             raise ValueError(f"{name} must be a non-empty string (the training sweep's "
                              f"{'store folder' if name == 'store' else 'method label'}), "
                              f"got {params[name]!r}")
+
+
+def _check_trained(params: dict) -> None:
+    _check_store_and_label(params)
     load = params["train_load"]
     if isinstance(load, bool) or not isinstance(load, int | float | str):
         raise ValueError(f"train_load must be the load the policy was trained at (a rate "
@@ -294,9 +298,7 @@ def _run_trained(cell) -> dict:
 
 
 def _check_trained_cql(params: dict) -> None:
-    for name in ("store", "label"):
-        if not isinstance(params[name], str) or not params[name]:
-            raise ValueError(f"{name} must be a non-empty string, got {params[name]!r}")
+    _check_store_and_label(params)
     checks.one_of("act_by", params["act_by"], ("actor", "critic"))
 
 
