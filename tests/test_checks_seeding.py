@@ -82,7 +82,7 @@ def test_stream_numbers_are_fixed():
     assert {s.name: int(s) for s in Stream} == {
         "TRAFFIC": 0, "POLICY": 1, "FADING": 2, "LAYOUT_DRAWS": 3, "MAPPO_INIT": 10, "MAPPO_SAMPLE": 11,
         "PF_LAYOUT": 20, "PF_FADING": 21, "OFFLINE_SAMPLE": 30, "OFFLINE_ACT": 31,
-        "OFFLINE_INIT": 32, "CQL_BATCH": 40}
+        "OFFLINE_INIT": 32, "CQL_BATCH": 40, "DATASET_SUBSET": 41}
 
 
 def test_rng_is_numpys_generator_of_seed_and_stream():
