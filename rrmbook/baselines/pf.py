@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import checks
 from ..envs.base import require_family
 from ..policy import Policy
 
@@ -69,15 +70,13 @@ class PFThreshold(_PFPolicy):
     served has low weights and steps aside; one whose UEs waited (or suffered interference)
     has high weights and transmits, so the APs take turns through the PF weights alone.
     ``theta = 0`` is :class:`PFTop1`.  The default 3.0 is the best of a search over
-    thresholds (chapter 9; sweep ``pf-ctde-ablations``)."""
+    thresholds (chapter 9; sweep ``pf-local-rules``)."""
 
     name = "pf_threshold"
     information = "local"
 
     def __init__(self, theta: float = 3.0) -> None:
-        if not (isinstance(theta, (int, float)) and np.isfinite(theta) and theta >= 0):
-            raise ValueError(f"theta must be a finite number >= 0, got {theta!r}")
-        self.theta = float(theta)
+        self.theta = checks.non_negative("theta", theta)
 
     def act(self, obs, state=None):
         sinr_db, w = obs.X[..., 0], obs.X[..., 1]                      # the top-1 UE's

@@ -112,8 +112,7 @@ class Dataset:
         subsets are nested: a smaller one is part of every larger one, so a size series
         adds data without changing what was there."""
         size = checks.positive_int("size", size)
-        ids, first, lengths = np.unique(self.episode_ids, return_index=True,
-                                        return_counts=True)
+        ids, lengths = np.unique(self.episode_ids, return_counts=True)
         order = seeding.rng(seed, Stream.DATASET_SUBSET).permutation(len(ids))
         fits = np.cumsum(lengths[order]) <= size
         if not fits[0]:
