@@ -30,12 +30,15 @@ def _m(sum_rate, p5, score):
 
 
 def test_the_paper_ordering_holds_and_a_reversed_one_fails():
-    paper = _report({"random_walk": _m(8.0, 0.05, 0.5), "greedy": _m(16.0, 0.04, 1.0),
-                     "tdm": _m(10.0, 0.30, 1.2), "itlinq": _m(14.0, 0.35, 1.6),
-                     "online_sac": _m(12.0, 0.28, 1.5), "online_dqn": _m(18.0, 0.2, 1.4)})
-    verdicts = {s["statement"]: s["verdict"] for s in fig4_statements(paper)}
+    paper = {"random_walk": _m(8.0, 0.03, 0.5), "greedy": _m(16.0, 0.04, 1.0),
+             "tdm": _m(10.0, 0.30, 1.2), "itlinq": _m(14.0, 0.35, 1.3),
+             "online_sac": _m(12.0, 0.28, 1.5), "online_dqn": _m(18.0, 0.2, 1.4)}
+    verdicts = {s["statement"]: s["verdict"] for s in fig4_statements(_report(paper))}
     assert len(verdicts) == len(FIG4_STATEMENTS)
-    # random walk's tail (0.05) is above greedy's (0.04): that statement fails, the rest hold
+    assert set(verdicts.values()) == {"holds"}
+    # random walk's tail above greedy's: only that statement fails
+    paper["random_walk"] = _m(8.0, 0.05, 0.5)
+    verdicts = {s["statement"]: s["verdict"] for s in fig4_statements(_report(paper))}
     assert verdicts.pop("random walk has the lowest 5th-percentile rate of the baselines") == "fails"
     assert set(verdicts.values()) == {"holds"}
     ours = _report({"random_walk": _m(12.0, 0.2, 1.0), "greedy": _m(16.0, 0.01, 1.2),
@@ -45,9 +48,30 @@ def test_the_paper_ordering_holds_and_a_reversed_one_fails():
     assert got["random walk has the lowest sum rate of the baselines"] == "fails"
     assert got["online DQN reaches the largest sum rate of all"] == "fails"
     assert got["online SAC's 5th-percentile rate is about 0.28"] == "fails"
+    assert got["online SAC and DQN both score above every baseline"] == "fails"
     assert got["ITLinQ has the highest score of the baselines"] == "holds"
+    assert got["TDM has a lower sum rate and a higher 5th-percentile rate than greedy"] == "holds"
     # without learners their statements are left out
-    assert len(fig4_statements(ours, sac=None, dqn=None)) == len(FIG4_STATEMENTS) - 2
+    assert len(fig4_statements(ours, sac=None, dqn=None)) == len(FIG4_STATEMENTS) - 5
+
+
+def test_another_method_can_play_random_walk():
+    ours = {"random_walk": _m(12.0, 0.2, 1.0), "random_ue": _m(9.0, 0.05, 0.6),
+            "greedy": _m(16.0, 0.01, 1.2), "tdm": _m(10.0, 0.3, 0.8),
+            "itlinq": _m(14.0, 0.35, 1.6)}
+    got = {s["statement"]: s["verdict"]
+           for s in fig4_statements(_report(ours), sac=None, dqn=None, random_walk="random_ue")}
+    assert got["random walk has the lowest sum rate of the baselines"] == "holds"
+    assert got["random walk has the lowest score of the baselines"] == "holds"
+    assert got["random walk has the lowest 5th-percentile rate of the baselines"] == "fails"
+
+
+def test_a_statement_of_several_comparisons():
+    from rrmbook.experiments.calibration import judge_all
+
+    assert judge_all("holds", "holds") == "holds"
+    assert judge_all("holds", "indistinguishable") == "indistinguishable"
+    assert judge_all("indistinguishable", "fails") == "fails"
 
 
 def test_overlapping_intervals_are_indistinguishable():

@@ -238,6 +238,23 @@ def test_tdm_serves_every_associated_ue_equally_often():
                 assert mine.max() - mine.min() <= 1 and mine.sum() == 60
 
 
+def test_random_ue_draws_uniformly_among_all_associated_ues():
+    # 2 APs, 4 UEs: AP 0 serves UEs 0, 1, 3 and AP 1 serves UE 2; AP 2 has none.
+    from types import SimpleNamespace
+
+    pol = rrmbook.baselines.get("random_ue")
+    assert (pol.name, pol.information, pol.serves_ues) == ("random_ue", "local", True)
+    pol.reset(rrmbook.make_env("pf-4x20"), np.random.default_rng(0))
+    pol.n_aps = 3
+    obs = SimpleNamespace(serving=np.tile([0, 0, 1, 0], (3000, 1)))
+    ues = pol.act(obs)
+    assert ues.shape == (3000, 3)
+    np.testing.assert_array_equal(ues[:, 1], 2)
+    np.testing.assert_array_equal(ues[:, 2], -1)
+    counts = np.bincount(ues[:, 0], minlength=4)
+    assert counts[2] == 0 and counts[[0, 1, 3]].min() > 900     # ~1000 each
+
+
 def test_itlinq_thresholds_extremes():
     env = rrmbook.make_env("pf-4x20", batch=5, seed=5)
     obs, st_ = env.observe(), env.state()

@@ -35,11 +35,11 @@ from .conflict import (
     QCSMAPaperCode,
     RandomPolicy,
 )
-from .pf import TDM, Greedy, ITLinQ, PFThreshold, PFTop1, RandomWalk
+from .pf import TDM, Greedy, ITLinQ, PFThreshold, PFTop1, RandomUE, RandomWalk
 
 __all__ = ["get", "available", "FAMILIES", "GMS", "GMSPaperCode", "MultiChannelGMS", "MultiChannelQCSMA", "MaxWeight",
            "LLQ", "QCSMA", "QCSMAPaperCode", "RandomPolicy", "CellularLLQ", "FullPower", "CellularRandom", "FairITLinQ",
-           "FP", "WMMSE", "WMMSESumPower", "RandomWalk", "PFTop1", "PFThreshold", "Greedy", "TDM", "ITLinQ"]
+           "FP", "WMMSE", "WMMSESumPower", "RandomWalk", "RandomUE", "PFTop1", "PFThreshold", "Greedy", "TDM", "ITLinQ"]
 
 #: family -> name -> policy class (or constructor).  The ``*_paper_code`` and ``*_all_links``
 #: entries reproduce the authors' public code, beside the SPEC versions (SPEC section 4).
@@ -68,6 +68,7 @@ FAMILIES: dict[str, dict[str, Callable[..., Policy]]] = {
     },
     "pf": {
         "random_walk": RandomWalk,
+        "random_ue": RandomUE,
         "greedy": Greedy,
         "tdm": TDM,
         "itlinq": ITLinQ,

@@ -13,7 +13,7 @@ from .. import checks
 from ..envs.base import require_family
 from ..policy import Policy
 
-__all__ = ["RandomWalk", "Greedy", "TDM", "PFTop1", "PFThreshold", "ITLinQ", "itlinq_pf_schedule"]
+__all__ = ["RandomWalk", "RandomUE", "Greedy", "TDM", "PFTop1", "PFThreshold", "ITLinQ", "itlinq_pf_schedule"]
 
 
 class _PFPolicy(Policy):
@@ -35,6 +35,22 @@ class RandomWalk(_PFPolicy):
         have = (obs.top >= 0).sum(-1)                                   # (B, I)
         pick = np.floor(self.rng.random(have.shape) * np.maximum(have, 1)).astype(np.int64)
         return np.where(have > 0, pick, self.silent)
+
+
+class RandomUE(_PFPolicy):
+    """Every AP serves one of *all* its associated UEs uniformly at random (never silent):
+    random walk without the top-N filter.  The top-N list is ranked by PF ratio (E-14), so
+    :class:`RandomWalk` is a randomised PF scheduler; this reading is the ablation that
+    tells what the filter is worth (chapter 9's calibration study)."""
+
+    name = "random_ue"
+    information = "local"
+    serves_ues = True
+
+    def act(self, obs, state=None):
+        mine = obs.serving[:, None, :] == np.arange(self.n_aps)[:, None]   # (B, I, J)
+        draw = np.where(mine, self.rng.random(mine.shape), -1.0)
+        return np.where(mine.any(-1), draw.argmax(-1), -1)
 
 
 class Greedy(_PFPolicy):

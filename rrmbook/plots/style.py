@@ -66,6 +66,7 @@ METHODS: dict[str, MethodStyle] = {
     "greedy": MethodStyle("#9467bd", "greedy"),
     # proportional-fair scheduling
     "random_walk": MethodStyle("#7f7f7f", "random walk"),
+    "random_ue": MethodStyle("#c7c7c7", "random UE (no top-N)"),
     "pf_top1": MethodStyle("#5254a3", "PF top-1"),
     "pf_threshold": MethodStyle("#9c9ede", "PF threshold"),
     "tdm": MethodStyle("#8c564b", "TDM"),
