@@ -51,6 +51,11 @@ def test_dataset_kinds(tiny):
         assert len(d) == 300
     assert set(ro.make_dataset("baselines", 300, tiny / "out").meta["mixture"]) == \
         {"random_walk", "greedy", "itlinq"}
+    rnd = ro.make_dataset("random", 3000, tiny / "out")
+    assert rnd.meta["behaviour"] == "random"
+    # every AP's action uniform over its valid ones: silence in about a quarter of rows
+    silent = (rnd.actions == 3).mean()
+    assert 0.2 < silent < 0.3
     with pytest.raises(ValueError, match="kind"):
         ro.make_dataset("tdm", 300)
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import baselines
 from ..evaluate import RateResults, evaluate
-from ..offline import CQLConfig, Dataset, DQNConfig, collect, mix, train_cql
+from ..offline import CQLConfig, Dataset, DQNConfig, EpsilonBehaviour, collect, mix, train_cql
 from ..plots import color_of, rate_panels
 from ..scenarios import make_env
 from . import zoo
@@ -51,7 +51,7 @@ CQL_STEPS = 5_000
 #: dataset sizes of Fig. 7b
 SIZES = [5_000, 10_000, 20_000, 50_000, 100_000]
 #: dataset sources of Fig. 7a
-DATASET_KINDS = ["sac", "dqn", "sac+dqn", "baselines"]
+DATASET_KINDS = ["sac", "dqn", "sac+dqn", "baselines", "random"]
 DATA_SEED = 100   # seed of every dataset collection (the learners' training used 0)
 _EVAL_SLOTS = 1_000  # steps of each evaluation on a CQL learning curve
 
@@ -60,8 +60,9 @@ def make_dataset(kind: str, size: int | None = None, root: str | Path | None = N
                  seed: int = DATA_SEED, env: dict | None = None) -> Dataset:
     """A dataset of ``size`` transitions on ``pf-4x20`` collected by: ``"sac"`` or ``"dqn"``
     (the shipped online learner, sampling its actions as it did while learning),
-    ``"sac+dqn"`` (half each) or ``"baselines"`` (random walk, greedy and ITLinQ in equal
-    shares; TDM's choices lie outside the top-N action set).  ``size`` None:
+    ``"sac+dqn"`` (half each), ``"baselines"`` (random walk, greedy and ITLinQ in equal
+    shares; TDM's choices lie outside the top-N action set) or ``"random"`` (every AP picks
+    one of its valid actions, silence included, uniformly at random).  ``size`` None:
     :data:`DATASET_SIZE`; ``env``: keyword arguments of the model (e.g. ``{"reward":
     "utility"}`` to log another reward for the same behaviour)."""
     size = DATASET_SIZE if size is None else size
@@ -76,6 +77,10 @@ def make_dataset(kind: str, size: int | None = None, root: str | Path | None = N
     if kind == "sac+dqn":
         return mix({"sac": make_dataset("sac", size // 2, root, seed, env_kw),
                     "dqn": make_dataset("dqn", size - size // 2, root, seed + 1, env_kw)})
+    if kind == "random":
+        behaviour = EpsilonBehaviour(baselines.get("pf_top1"), 1.0)
+        behaviour.name = "random"
+        return collect(env, behaviour, size, seed=seed)
     names = ["random_walk", "greedy", "itlinq"]
     shares = [size // 3, size // 3, size - 2 * (size // 3)]
     return mix({n: collect(make_env(PF_SCENARIO, batch=16, seed=seed + k, **env_kw),
