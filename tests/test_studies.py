@@ -171,3 +171,37 @@ def test_the_ctde_local_summary_pairs_rules_and_judges_learners_on_the_fixed_tes
     assert "vs_independent" not in out["learners"]["cql_independent+a0.1"]
     critic = out["learners"]["cql_ctde+vdn-a1+critic"]               # +0.01 on every seed
     assert critic["vs_actor"] == ">" and critic["minus_actor"]["mean"] == pytest.approx(0.01)
+
+
+def test_the_calibration_summary_counts_statements_and_keeps_today_on_a_tie(monkeypatch):
+    def row(method, sum_rate, p5, score, silent=0.0):
+        d = [-0.01, 0.0, 0.01]
+        return _row(method, 0, [score + x for x in d], metric="score", scenario="pf-4x20",
+                    sum_rate=[sum_rate + x for x in d], p5_rate=[p5 + x / 100 for x in d],
+                    silent=[silent] * 3)
+    # "today": random walk is not the worst (3 statements fail); "x": every statement about
+    # the baselines holds; "y": the same as today
+    today = {"random_walk": (15, 0.15, 1.2), "greedy": (22, 0.02, 1.1), "tdm": (12, 0.10, 0.9),
+             "itlinq": (18, 0.22, 1.6), "random_ue": (12.5, 0.09, 0.85)}
+    good = today | {"random_walk": (10, 0.01, 0.5)}
+
+    def summary(settings):
+        rows = [row(f"{m}+{t}", *v) for t, vals in (("today", today), ("x", good), ("y", today))
+                for m, v in vals.items() if t in settings]
+        return studies._pf_calibration(
+            {"pf-calibration-baselines": Report("b", [r for r in rows if "random_ue" not in r["method"]]),
+             "pf-calibration-readings": Report("r", [r for r in rows if "random_ue" in r["method"]])}, {})
+
+    assert summary(("today", "x", "y"))["settings"] == ["today"]   # only known settings
+    monkeypatch.setattr(studies, "CALIBRATION_SETTINGS", ("today", "x", "y"))
+    out = summary(("today", "x", "y"))
+    assert out["counts"]["paper"]["today"] == {"holds": 4, "fails": 3, "indistinguishable": 0}
+    assert out["counts"]["paper"]["x"]["holds"] == 7 and out["default"] == "x"
+    # random_ue (12.5, 0.09, 0.85) is the worst but in the tail, where greedy is lower
+    ue = out["verdicts"]["random_ue"]["today"]
+    assert ue["random walk has the lowest score of the baselines"] == "holds"
+    assert ue["random walk has the lowest 5th-percentile rate of the baselines"] == "fails"
+    assert out["rates"]["today"]["itlinq"]["score"]["mean"] == pytest.approx(1.6)
+    # a tie between today and another setting keeps today
+    out = summary(("today", "y"))
+    assert out["settings"] == ["today", "y"] and out["default"] == "today"

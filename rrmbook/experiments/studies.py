@@ -23,6 +23,9 @@ study               what it settles
                     evaluations, and where they settle
 ``scaling-draws``   a policy trained on one layout against one trained on a new drop per
                     episode, on new 19-cell drops and on 37 and 61 cells, next to FP
+``pf-calibration``  the unstated parameters of the PF model (shadowing, weight floor, PF
+                    averaging, bandwidth, literal (E-7)) one at a time, scored against the
+                    paper's statements about Fig. 4 for the baselines and online SAC/DQN
 ``ctde-local``      Eldeeb & Alves' CTDE-CQL against what local information allows: the
                     best local rule of a threshold search (``pf_threshold``) and
                     ``pf_top1``, and CTDE-CQL with the CQL weight, the critic, the action
@@ -272,6 +275,48 @@ def _ctde_local(reports: dict, stores: dict) -> dict:
     return out
 
 
+#: the order in which the calibration settings are shown (today's first)
+CALIBRATION_SETTINGS = ("today", "sigma4", "sigma10", "floor0.1", "eta0.01", "eta0.5", "bw20",
+                        "literal-e7")
+
+
+def _pf_calibration(reports: dict, stores: dict) -> dict:
+    """Every setting of the calibration sweeps judged by the Fig. 4 statements (with random
+    walk as the paper defines it, and read as a random associated UE), the rates of every
+    method there, and the default: the setting where the most statements hold (today's
+    setting unless another one satisfies strictly more)."""
+    from .calibration import calibration_table
+    from .sweeps import Report
+
+    rows = [r for n in ("pf-calibration-baselines", "pf-calibration-readings",
+                        "pf-calibration-learners") if n in reports for r in reports[n].rows]
+    rep = Report("pf-calibration", rows)
+    have = {r["method"] for r in rows}
+    settings = [t for t in CALIBRATION_SETTINGS if f"random_walk+{t}" in have]
+    learners = all(f"online_{k}+{t}" in have for k in ("sac", "dqn") for t in settings)
+    kw = {} if learners else {"sac": None, "dqn": None}
+    tables = {"paper": calibration_table(rep, settings, **kw)}
+    if all(f"random_ue+{t}" in have for t in settings):
+        tables["random_ue"] = calibration_table(rep, settings, random_walk="random_ue", **kw)
+    counts = {reading: {t: {v: sum(1 for x in verdicts.values() if x == v)
+                            for v in ("holds", "fails", "indistinguishable")}
+                        for t, verdicts in table.items()}
+              for reading, table in tables.items()}
+    best = max(counts["paper"][t]["holds"] for t in settings)
+    default = "today" if counts["paper"]["today"]["holds"] == best else next(
+        t for t in settings if counts["paper"][t]["holds"] == best)
+    metrics = ("score", "sum_rate", "p5_rate", "silent")
+    methods = sorted({m.split("+")[0] for m in have})
+    rates = {t: {m: {k: _iv(rep.interval(f"{m}+{t}", k)) for k in metrics
+                     if k in rep.find(f"{m}+{t}")["metrics"]}
+                 for m in methods if f"{m}+{t}" in have} for t in settings}
+    extra = sorted({m.split("+", 1)[1] for m in have} - set(settings))
+    others = {m: {k: _iv(rep.interval(m, k)) for k in metrics if k in rep.find(m)["metrics"]}
+              for m in sorted(have) if m.split("+", 1)[1] in extra}
+    return {"settings": settings, "verdicts": tables, "counts": counts, "default": default,
+            "most_holds": best, "rates": rates, "other_rows": others}
+
+
 def _find_interval(reps, method: str):
     for rep in reps:
         if any(r["method"] == method for r in rep.rows):
@@ -299,6 +344,9 @@ STUDIES: dict[str, Study] = {s.name: s for s in [
           _curves),
     Study("scaling-draws", "single-drop against layout-randomised training, 19-61 cells",
           ("hex19-mappo", "hex19-draws-mappo", "scaling-draws"), _scaling_draws),
+    Study("pf-calibration", "the PF model's unstated parameters against the Fig. 4 statements",
+          ("pf-calibration-baselines", "pf-calibration-readings", "pf-calibration-learners"),
+          _pf_calibration),
     Study("ctde-local", "CTDE-CQL against the best local rule, with its ablations",
           ("pf-local-rules", "pf-ctde-ablations", "pf-ctde-act-by", "pf-ctde-utility"),
           _ctde_local),
