@@ -107,3 +107,20 @@ def test_conflict_dashboard_slots_must_be_a_positive_integer(bad):
 
     with pytest.raises(ValueError, match="slots must be a positive integer"):
         widgets.DashboardSettings(slots=bad).validate()
+
+
+def test_rate_panels_draw_error_bars_from_a_sweep_report():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from rrmbook.experiments import load_sweep
+    from rrmbook.plots import rate_panels, report_rates
+
+    rep = load_sweep("pf-baselines")
+    rates = report_rates(rep, ["greedy", "itlinq"])
+    assert rates["itlinq"]["score"].n == 10 and rates["itlinq"]["score"].low < rates["itlinq"]["score"].mean
+    axes = rate_panels(rates)
+    assert [b.get_height() for b in axes[2].patches] == [rates[m]["score"].mean for m in ("greedy", "itlinq")]
+    assert axes[2].lines or axes[2].collections             # the error bars
+    single = rate_panels({"greedy": {"sum_rate": 1.0, "p5_rate": 0.1, "score": 0.5}})
+    assert not single[2].collections                        # one run: no error bars

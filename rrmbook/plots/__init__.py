@@ -33,7 +33,8 @@ function                       what it draws (module)
 ``autocorrelation``            empirical autocorrelation against reference curves (``cellular``)
 ``sinr_map``                   SINR (dB) at every point of a grid, with the layout on top
 ``objective_history``          objective value against iteration (FP, WMMSE, ...) (``cellular``)
-``rate_panels``                sum rate, 5th-percentile rate and score bars (``pf``, Figs. 4-6)
+``rate_panels``                sum rate, 5th-percentile rate and score bars (``pf``, Figs. 4-7)
+``report_rates``               the three rates of some methods of a sweep report, as intervals
 ``interval_bars``              grouped bars of means with confidence-interval error bars
 ``interval_lines``             means against load with confidence bands (``intervals``)
 ``as_interval``                (mean, low, high) of an Interval, a report row or a triple
@@ -73,7 +74,7 @@ from .common import (
 )
 from .conflict import AGENT_COLORS, activity_grid, draw_conflict_graph, subband_schedules
 from .intervals import as_interval, interval_bars, interval_lines
-from .pf import RATE_METRICS, rate_panels
+from .pf import RATE_METRICS, rate_panels, report_rates
 from .style import (
     METHOD_ALIASES,
     METHOD_COLORS,
@@ -131,6 +132,7 @@ __all__ = [
     # proportional-fair scheduling
     "RATE_METRICS",
     "rate_panels",
+    "report_rates",
     # tables
     "table_html",
     "show_table",
