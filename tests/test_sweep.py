@@ -386,8 +386,10 @@ def test_bad_run_arguments_fail_before_any_work(tmp_path, kwargs, field):
 
 def test_a_store_refuses_another_spec_naming_the_field(tmp_path):
     Store.create_or_open(tmp_path / "store", load_spec(CG8_SPEC).as_dict())
+    with pytest.raises(ValueError, match=r"another spec: field 'seeds\[2\]'"):
+        sweep(CG8_SPEC | {"seeds": [0, 1, 5]}, store=tmp_path / "store", progress=False)
     with pytest.raises(ValueError, match=r"another spec: field 'seeds'"):
-        sweep(CG8_SPEC | {"seeds": 4}, store=tmp_path / "store", progress=False)
+        sweep(CG8_SPEC | {"seeds": 2}, store=tmp_path / "store", progress=False)
     with pytest.raises(ValueError, match=r"'methods\[1\]\.label'"):
         sweep(CG8_SPEC | {"methods": ["gms", "qcsma"]}, store=tmp_path / "store",
               progress=False)
@@ -397,6 +399,24 @@ def test_a_store_refuses_another_spec_naming_the_field(tmp_path):
         sweep(CG8_SPEC, store=tmp_path / "other", progress=False)
     assert first_difference({"a": [1, {"b": 2}]}, {"a": [1, {"b": 3}]}) == "a[1].b"
     assert first_difference({"x": 1}, {"x": 1.0}) is None
+
+
+def test_a_store_grows_by_added_seeds_and_runs_only_the_new_cells(tmp_path):
+    store = tmp_path / "store"
+    sweep(CG8_SPEC, store=store, progress=False)
+    cells = sorted((store / "cells").glob("*.json"))
+    stamps = [p.stat().st_mtime_ns for p in cells]
+    rep = sweep(CG8_SPEC | {"seeds": 5}, store=store, progress=False)
+    assert rep.counts["done"] == 10 and rep.find("gms")["seeds"] == [0, 1, 2, 3, 4]
+    assert [p.stat().st_mtime_ns for p in cells] == stamps          # the old cells untouched
+    record = json.loads((store / "spec.json").read_text())
+    assert record["spec"]["seeds"] == [0, 1, 2, 3, 4]
+    assert [(g["from_seeds"], g["to_seeds"]) for g in record["grown"]] == [([0, 1, 2], [0, 1, 2, 3, 4])]
+    # the grown store now refuses the smaller spec, and seeds plus another change
+    with pytest.raises(ValueError, match="another spec"):
+        sweep(CG8_SPEC, store=store, progress=False)
+    with pytest.raises(ValueError, match="another spec"):
+        sweep(CG8_SPEC | {"seeds": 6, "slots": 100}, store=store, progress=False)
 
 
 # ------------------------------------------------------------------------- the report

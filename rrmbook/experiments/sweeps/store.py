@@ -12,7 +12,10 @@ per cell, so a sweep killed at any moment continues where it stopped.
 
 A record file appears complete or not at all (:func:`rrmbook.io.atomic_write_json`), and
 a cell has one file, so no cell is ever recorded twice.  A store refuses a spec other than
-its own, naming the first field that differs.
+its own, naming the first field that differs, with one exception: a spec that only adds
+training seeds (``seeds`` a superset of the store's, everything else equal) *grows* the
+store, since the cells it already holds are exactly cells of the larger grid; spec.json then
+records the seeds it grew from.
 """
 
 from __future__ import annotations
@@ -78,6 +81,14 @@ def provenance() -> dict:
 
     commit, dirty = _git_commit()
     return {"rrmbook_version": __version__, "git_commit": commit, "git_dirty": dirty}
+
+
+def _adds_seeds(stored: dict, spec: dict) -> bool:
+    """Whether ``spec`` is ``stored`` with more training seeds (and nothing else changed)."""
+    old, new = stored.get("seeds"), spec.get("seeds")
+    if not (isinstance(old, list) and isinstance(new, list)) or not set(old) < set(new):
+        return False
+    return first_difference({**stored, "seeds": None}, {**spec, "seeds": None}) is None
 
 
 def first_difference(a, b, path: str = "") -> str | None:
@@ -153,7 +164,12 @@ class Store:
         if store.spec_path.is_file():
             stored = store.spec()
             diff = first_difference(stored, spec)
-            if diff is not None:
+            if diff == "seeds" and _adds_seeds(stored, spec):
+                record = json.loads(store.spec_path.read_text())
+                grown = record.get("grown", []) + [{"from_seeds": stored["seeds"],
+                                                     "to_seeds": spec["seeds"], "at": now()}]
+                atomic_write_json(store.spec_path, record | {"spec": spec, "grown": grown})
+            elif diff is not None:
                 raise ValueError(
                     f"store {store.root} was written by another spec: field {diff!r} differs "
                     f"(store: {_field(stored, diff)!r}, given: {_field(spec, diff)!r}); use "
