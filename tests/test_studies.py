@@ -205,3 +205,12 @@ def test_the_calibration_summary_counts_statements_and_keeps_today_on_a_tie(monk
     # a tie between today and another setting keeps today
     out = summary(("today", "y"))
     assert out["settings"] == ["today", "y"] and out["default"] == "today"
+    # more statements holding, with as many failing, is not enough to replace today: today's
+    # ITLinQ sum rate ties with greedy's (undecided), y's does not (holds)
+    tie = today | {"itlinq": (22, 0.22, 1.6)}
+    rows = [row(f"{m}+{t}", *v) for t, vals in (("today", tie), ("y", today)) for m, v in vals.items()]
+    out = studies._pf_calibration(
+        {"pf-calibration-baselines": Report("b", [r for r in rows if "random_ue" not in r["method"]]),
+         "pf-calibration-readings": Report("r", [r for r in rows if "random_ue" in r["method"]])}, {})
+    assert out["counts"]["paper"]["y"]["fails"] == out["counts"]["paper"]["today"]["fails"]
+    assert out["settings_with_most_holds"] == ["y"] and out["default"] == "today"
