@@ -73,6 +73,11 @@ METHODS: dict[str, MethodStyle] = {
     "cql_centralised": MethodStyle("#d62728", "CQL (centralised)"),
     "cql_independent": MethodStyle("#ff9896", "CQL (independent)"),
     "cql_ctde": MethodStyle("#ff7f0e", "CQL (CTDE)"),
+    # CTDE-CQL by dataset source (Fig. 7a)
+    "cql_ctde_dqn_data": MethodStyle("#aec7e8", "CTDE-CQL on DQN data"),
+    "cql_ctde_mixed_data": MethodStyle("#98df8a", "CTDE-CQL on SAC + DQN data"),
+    "cql_ctde_baseline_data": MethodStyle("#bcbd22", "CTDE-CQL on baseline data"),
+    "cql_ctde_random_data": MethodStyle("#c7c7c7", "CTDE-CQL on random data"),
     "dqn": MethodStyle("#aec7e8", "DQN"),
     "sac": MethodStyle("#c5b0d5", "SAC"),
     "online_sac": MethodStyle("#e377c2", "online SAC (centralised)"),
