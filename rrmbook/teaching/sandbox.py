@@ -1,0 +1,212 @@
+"""Running untrusted code, such as a student's notebook, in a throw-away sandbox (issue 15).
+
+The mechanism is bubblewrap (``bwrap``, Debian package ``bubblewrap``), which works for an
+unprivileged user through user namespaces.  A sandboxed command:
+
+- runs in new user, PID, network, IPC, UTS and cgroup namespaces: no network at all (not
+  even the host's loopback), no view of other processes, and every process it starts,
+  detached or not, dies with the sandbox (the kernel kills a PID namespace's members when
+  its first process exits, and ``--die-with-parent`` ends that one with the grader's);
+- sees a file system made of read-only views of the Python installation, the virtual
+  environment, the ``rrmbook`` package and the system libraries, an empty ``/tmp``, and one
+  writable folder, ``/sandbox``, which is a *copy* prepared by the caller: nothing of the
+  instructor's (home, solutions, hidden tests, other submissions, output folder) exists
+  inside;
+- starts with an empty environment (``HOME=/sandbox``), so no instructor variable leaks in;
+- has per-process limits (:class:`Limits`): CPU seconds (``RLIMIT_CPU``), address space
+  (``RLIMIT_AS``), processes (``RLIMIT_NPROC``) and file size (``RLIMIT_FSIZE``), and a
+  wall-clock limit enforced from outside.
+
+``RLIMIT_NPROC`` does not bind root, so a grader running as root starts the sandbox as the
+unprivileged user ``nobody`` (uid 65534).  What is *not* protected: the memory limit is per
+process (up to ``processes`` x ``memory_bytes`` in all), and a sandbox can use all cores
+until its CPU limit; a cgroup would bound both, but needs privileges most instructors lack.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import checks
+
+__all__ = ["Limits", "SandboxResult", "SandboxUnavailable", "sandbox_available", "sandbox_argv",
+           "run_sandboxed", "readonly_paths", "NOBODY", "WORKDIR"]
+
+#: where the writable folder appears inside a sandbox (its working directory and HOME)
+WORKDIR = "/sandbox"
+#: the user a root grader runs sandboxes as (RLIMIT_NPROC does not bind root)
+NOBODY = 65534
+#: system folders every sandbox sees, read-only, where they exist
+SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/bin", "/etc/alternatives", "/etc/ld.so.cache",
+                "/etc/localtime")
+
+
+class SandboxUnavailable(RuntimeError):
+    """No sandbox can be started on this machine (the message says why)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one sandbox may use.
+
+    Attributes
+    ----------
+    cpu_seconds : CPU time of each process (``RLIMIT_CPU``; the kernel kills it beyond).
+    memory_bytes : address space of each process (``RLIMIT_AS``; allocations beyond fail).
+    processes : processes the sandbox user may have at once (``RLIMIT_NPROC``).
+    file_bytes : the largest file a process may write (``RLIMIT_FSIZE``).
+    wall_seconds : the whole run, measured outside; the sandbox is killed after it.
+    """
+
+    cpu_seconds: int = 300
+    memory_bytes: int = 4 << 30
+    processes: int = 32
+    file_bytes: int = 256 << 20
+    wall_seconds: float = 900.0
+
+    def __post_init__(self) -> None:
+        for name in ("cpu_seconds", "memory_bytes", "processes", "file_bytes"):
+            checks.positive_int(name, getattr(self, name))
+        if not self.wall_seconds > 0:
+            raise ValueError(f"wall_seconds must be > 0, got {self.wall_seconds!r}")
+
+    def apply(self) -> None:
+        """Set the limits on the calling process (run in the child before ``exec``)."""
+        for res, value in ((resource.RLIMIT_CPU, self.cpu_seconds),
+                           (resource.RLIMIT_AS, self.memory_bytes),
+                           (resource.RLIMIT_NPROC, self.processes),
+                           (resource.RLIMIT_FSIZE, self.file_bytes),
+                           (resource.RLIMIT_CORE, 0)):
+            resource.setrlimit(res, (value, value))
+
+
+@dataclass(frozen=True)
+class SandboxResult:
+    """How a sandboxed command ended: its exit code (negative: killed by that signal),
+    its output, whether the wall-clock limit stopped it, and its wall time."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    timed_out: bool
+    wall_s: float
+
+
+def readonly_paths() -> list[Path]:
+    """What a sandboxed Python needs to see: the system folders, the Python installation,
+    the virtual environment and the ``rrmbook`` package (its folder only, so an editable
+    install does not expose the repository around it)."""
+    import rrmbook
+
+    paths = [Path(p) for p in SYSTEM_PATHS]
+    paths += [Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
+              Path(rrmbook.__file__).resolve().parent]
+    out: list[Path] = []
+    for p in paths:
+        if p.exists() and not any(p == q or q in p.parents for q in out):
+            out = [q for q in out if p not in q.parents] + [p]
+    return out
+
+
+def _sandbox_user() -> tuple[int, int] | None:
+    """(uid, gid) to drop to before starting bwrap, or None to stay who we are."""
+    return (NOBODY, NOBODY) if os.geteuid() == 0 else None
+
+
+def sandbox_argv(command: Sequence[str], workdir: str | Path,
+                 readonly: Sequence[str | Path] | None = None) -> list[str]:
+    """The ``bwrap`` command line that runs ``command`` in a sandbox whose only writable
+    folder is ``workdir``, seen inside as :data:`WORKDIR` (the working directory)."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise SandboxUnavailable("bubblewrap is not installed (Debian/Ubuntu: "
+                                 "`apt-get install bubblewrap`)")
+    argv = [bwrap, "--unshare-all", "--die-with-parent", "--new-session",
+            "--cap-drop", "ALL", "--hostname", "sandbox"]
+    for p in (readonly_paths() if readonly is None else [Path(p) for p in readonly]):
+        argv += ["--ro-bind", str(p), str(p)]
+    python_bin = str(Path(sys.executable).parent)
+    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+             "--bind", str(Path(workdir).resolve()), WORKDIR, "--chdir", WORKDIR,
+             "--clearenv", "--setenv", "HOME", WORKDIR, "--setenv", "TMPDIR", "/tmp",
+             "--setenv", "PATH", f"{python_bin}:/usr/bin:/bin",
+             "--setenv", "MPLBACKEND", "Agg", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
+             "--"]
+    return argv + [str(c) for c in command]
+
+
+@functools.lru_cache(maxsize=1)
+def sandbox_available() -> str | None:
+    """``None`` if a sandbox starts on this machine, else the reason it does not."""
+    try:
+        res = run_sandboxed([sys.executable, "-c", "print('ok')"],
+                            limits=Limits(cpu_seconds=30, wall_seconds=60))
+    except SandboxUnavailable as exc:
+        return str(exc)
+    if res.returncode != 0 or res.stdout.strip() != "ok":
+        return f"bwrap could not start a sandbox: {res.stderr.strip()[-300:] or res.returncode}"
+    return None
+
+
+def run_sandboxed(command: Sequence[str], files: str | Path | None = None,
+                  limits: Limits | None = None, input: str | None = None) -> SandboxResult:
+    """Run ``command`` in a sandbox (:func:`sandbox_argv`) with ``limits``.  Its writable
+    folder is a fresh private copy of the folder ``files`` (empty if None), deleted
+    afterwards; ``input`` goes to its standard input.  Never leaves a process behind: on the
+    wall-clock limit, or when this function returns, the sandbox is killed as a whole."""
+    import tempfile
+
+    limits = limits or Limits()
+    user = _sandbox_user()
+    workdir = Path(tempfile.mkdtemp(prefix="rrmbook-sandbox-"))
+    try:
+        if files is not None:
+            shutil.copytree(files, workdir, dirs_exist_ok=True, symlinks=False)
+        if user is not None:
+            for path in [workdir, *workdir.rglob("*")]:
+                os.chown(path, *user, follow_symlinks=False)
+        return _run(sandbox_argv(command, workdir), limits, user, input)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run(argv: list[str], limits: Limits, user: tuple[int, int] | None,
+         input: str | None) -> SandboxResult:
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, preexec_fn=limits.apply,
+                            start_new_session=True, close_fds=True,
+                            user=user[0] if user else None, group=user[1] if user else None,
+                            extra_groups=[] if user else None, env={"PATH": "/usr/bin:/bin"})
+    timed_out = False
+    try:
+        out, err = proc.communicate(input, timeout=limits.wall_seconds)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        _kill(proc)
+        out, err = proc.communicate()
+    finally:
+        _kill(proc)
+    return SandboxResult(proc.returncode, out, err, timed_out, time.perf_counter() - start)
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    """Kill the sandbox's process group (bwrap and its PID namespace's first process; the
+    kernel then kills everything else in the namespace)."""
+    if proc.poll() is None:
+        with_group = getattr(os, "killpg", None)
+        try:
+            with_group(proc.pid, signal.SIGKILL) if with_group else proc.kill()
+        except ProcessLookupError:
+            pass
+        proc.wait()
