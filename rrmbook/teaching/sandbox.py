@@ -25,6 +25,7 @@ until its CPU limit; a cgroup would bound both, but needs privileges most instru
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import resource
@@ -39,7 +40,7 @@ from pathlib import Path
 
 from .. import checks
 
-__all__ = ["Limits", "SandboxResult", "SandboxUnavailable", "sandbox_available", "sandbox_argv",
+__all__ = ["Limits", "Sandbox", "SandboxResult", "SandboxUnavailable", "sandbox_available", "sandbox_argv",
            "run_sandboxed", "readonly_paths", "NOBODY", "WORKDIR"]
 
 #: where the writable folder appears inside a sandbox (its working directory and HOME)
@@ -178,6 +179,92 @@ def run_sandboxed(command: Sequence[str], files: str | Path | None = None,
         return _run(sandbox_argv(command, workdir), limits, user, input)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+class Sandbox:
+    """A sandboxed command to talk to, one line at a time (the grader's worker)::
+
+        with Sandbox([python, "-m", "rrmbook.teaching.worker", "nb.ipynb"], folder) as box:
+            box.write_line(request)
+            answer = box.read_line(timeout=30)
+
+    The private copy of ``files`` and every process are gone after the ``with`` block, and
+    after ``limits.wall_seconds`` whatever happens."""
+
+    def __init__(self, command: Sequence[str], files: str | Path | None = None,
+                 limits: Limits | None = None) -> None:
+        self.command, self.files = list(command), files
+        self.limits = limits or Limits()
+        self.proc: subprocess.Popen | None = None
+        self.workdir: Path | None = None
+        self._buffer = b""
+        self._deadline = 0.0
+
+    def __enter__(self) -> Sandbox:
+        import tempfile
+
+        user = _sandbox_user()
+        self.workdir = Path(tempfile.mkdtemp(prefix="rrmbook-sandbox-"))
+        try:
+            if self.files is not None:
+                shutil.copytree(self.files, self.workdir, dirs_exist_ok=True, symlinks=False)
+            if user is not None:
+                for path in [self.workdir, *self.workdir.rglob("*")]:
+                    os.chown(path, *user, follow_symlinks=False)
+            self.proc = subprocess.Popen(
+                sandbox_argv(self.command, self.workdir), stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, preexec_fn=self.limits.apply,
+                start_new_session=True, close_fds=True, user=user[0] if user else None,
+                group=user[1] if user else None, extra_groups=[] if user else None,
+                env={"PATH": "/usr/bin:/bin"})
+        except BaseException:
+            self.close()
+            raise
+        self._deadline = time.monotonic() + self.limits.wall_seconds
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Kill everything the sandbox started and delete its folder."""
+        if self.proc is not None:
+            _kill(self.proc)
+            for stream in (self.proc.stdin, self.proc.stdout):
+                with contextlib.suppress(OSError):
+                    stream.close()
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def write_line(self, line: str) -> None:
+        """Send one line (``BrokenPipeError`` is swallowed: :meth:`read_line` then says
+        that no answer came)."""
+        with contextlib.suppress(BrokenPipeError, OSError):
+            self.proc.stdin.write(line.encode() + b"\n")
+            self.proc.stdin.flush()
+
+    def read_line(self, timeout: float, max_bytes: int = 1 << 20) -> str | None:
+        """The next line the command printed, or None if none came within ``timeout``
+        seconds (or before the wall-clock limit), the line grew beyond ``max_bytes``, or the
+        command ended; in those cases the sandbox is killed."""
+        import select
+
+        end = min(time.monotonic() + timeout, self._deadline)
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buffer:
+            left = end - time.monotonic()
+            if left <= 0 or len(self._buffer) > max_bytes:
+                _kill(self.proc)
+                return None
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    _kill(self.proc)
+                    return None
+                self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line.decode("utf-8", errors="replace")
 
 
 def _run(argv: list[str], limits: Limits, user: tuple[int, int] | None,

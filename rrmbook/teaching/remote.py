@@ -1,0 +1,168 @@
+"""Calling a student's function across the sandbox wall, with plain data only (issue 15).
+
+The trusted grader never runs student code and never unpickles anything the student's
+process produced.  A :class:`Worker` starts :mod:`rrmbook.teaching.worker` in a sandbox
+(:class:`~rrmbook.teaching.sandbox.Sandbox`) on a copy of the submission; the worker runs
+the notebook's code cells and then answers calls.  :meth:`Worker.function` gives the trusted
+side a stand-in for a student's function: calling it sends the arguments as plain data
+(:func:`encode`: JSON with NumPy arrays as raw bytes, never pickle), the worker calls the
+student's function on them and sends back the result *and the arguments as they are after
+the call*, which the stand-in copies into the caller's arrays, so a hidden test can see an
+input that the student's function modified.  The hidden tests themselves, with their
+expected values, run in the trusted process: nothing the student's code does in its own
+process (patching NumPy, the grader or otter) changes a comparison.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["encode", "decode", "RemoteError", "Worker", "MAX_MESSAGE_BYTES"]
+
+#: the largest message either side accepts (bytes of one JSON line)
+MAX_MESSAGE_BYTES = 64 << 20
+_ARRAY, _TUPLE, _DICT = "__ndarray__", "__tuple__", "__dict__"
+
+
+class RemoteError(Exception):
+    """A call across the wall failed: the student's function raised (its exception type and
+    message, as text), answered with something that is not plain data, or stopped
+    answering."""
+
+
+def encode(obj: Any) -> Any:
+    """``obj`` as a JSON-able tree: None, bools, numbers, strings, lists, tuples, dicts with
+    string keys, NumPy arrays and scalars (not of object dtype).  Anything else raises
+    ``TypeError`` naming its type."""
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, (int, float)) and not isinstance(obj, np.generic):
+        return obj
+    if isinstance(obj, (np.ndarray, np.generic)):
+        arr = np.asarray(obj)
+        if arr.dtype.hasobject or arr.dtype.kind == "V":
+            raise TypeError(f"an array of dtype {arr.dtype} cannot cross the sandbox wall")
+        return {_ARRAY: base64.b64encode(np.ascontiguousarray(arr).tobytes()).decode("ascii"),
+                "dtype": arr.dtype.str, "shape": list(arr.shape),
+                "scalar": isinstance(obj, np.generic)}
+    if isinstance(obj, tuple):
+        return {_TUPLE: [encode(x) for x in obj]}
+    if isinstance(obj, list):
+        return [encode(x) for x in obj]
+    if isinstance(obj, dict):
+        if not all(isinstance(k, str) for k in obj):
+            raise TypeError("only dicts with string keys can cross the sandbox wall")
+        return {_DICT: {k: encode(v) for k, v in obj.items()}}
+    raise TypeError(f"a value of type {type(obj).__name__} cannot cross the sandbox wall")
+
+
+def decode(tree: Any) -> Any:
+    """The value :func:`encode` encoded (raises ``ValueError`` on a malformed tree)."""
+    if tree is None or isinstance(tree, (bool, str, int, float)):
+        return tree
+    if isinstance(tree, list):
+        return [decode(x) for x in tree]
+    if isinstance(tree, dict):
+        if _ARRAY in tree:
+            dtype = np.dtype(tree["dtype"])
+            if dtype.hasobject:
+                raise ValueError("object arrays are refused")
+            shape = tuple(int(n) for n in tree["shape"])
+            raw = base64.b64decode(tree[_ARRAY], validate=True)
+            arr = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+            return arr[()] if tree.get("scalar") else arr
+        if _TUPLE in tree:
+            return tuple(decode(x) for x in tree[_TUPLE])
+        if _DICT in tree:
+            return {str(k): decode(v) for k, v in tree[_DICT].items()}
+    raise ValueError(f"not an encoded value: {type(tree).__name__}")
+
+
+def _copy_back(before: Any, after: Any) -> None:
+    """Copy the worker's view of the arguments after the call into the caller's objects, so
+    an in-place change made by the student's function is visible to the test."""
+    if isinstance(before, np.ndarray) and isinstance(after, np.ndarray):
+        if before.shape == after.shape and before.flags.writeable:
+            np.copyto(before, after, casting="unsafe")
+    elif isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        for i, (b, a) in enumerate(zip(before, after, strict=True)):
+            if isinstance(b, (np.ndarray, list, dict)):
+                _copy_back(b, a)
+            else:
+                before[i] = a
+    elif isinstance(before, dict) and isinstance(after, dict):
+        for k in before:
+            if k in after:
+                if isinstance(before[k], (np.ndarray, list, dict)):
+                    _copy_back(before[k], after[k])
+                else:
+                    before[k] = after[k]
+
+
+class Worker:
+    """A sandboxed worker that has run a submission's code cells and answers calls.
+
+    ``sandbox`` is a started :class:`~rrmbook.teaching.sandbox.Sandbox` running
+    ``python -m rrmbook.teaching.worker NOTEBOOK``; ``call_timeout`` bounds each call."""
+
+    def __init__(self, sandbox, call_timeout: float = 30.0) -> None:
+        self.sandbox = sandbox
+        self.call_timeout = call_timeout
+        ready = self._receive(timeout=sandbox.limits.wall_seconds)
+        if ready.get("ready") is not True:
+            raise RemoteError("the worker did not start")
+        #: notes on the submission's cells (errors, stopped cells), from the worker
+        self.notes: list[str] = [str(n) for n in ready.get("notes", [])][:50]
+        #: names the notebook defined
+        self.names: set[str] = {str(n) for n in ready.get("names", [])}
+
+    def _receive(self, timeout: float) -> dict:
+        line = self.sandbox.read_line(timeout, MAX_MESSAGE_BYTES)
+        if line is None:
+            raise RemoteError("no answer from the submission in time (an infinite loop?)")
+        try:
+            msg = json.loads(line)
+        except ValueError as exc:
+            raise RemoteError("the submission's process answered with something that is "
+                              "not a message") from exc
+        if not isinstance(msg, dict):
+            raise RemoteError("the submission's process answered with something that is "
+                              "not a message")
+        return msg
+
+    def call(self, name: str, *args: Any) -> Any:
+        """``name(*args)`` in the worker; returns the decoded result, and copies the
+        arguments' state after the call into ``args``."""
+        self.sandbox.write_line(json.dumps({"call": name, "args": encode(list(args))}))
+        msg = self._receive(self.call_timeout)
+        if not msg.get("ok"):
+            raise RemoteError(str(msg.get("error", "the call failed"))[:500])
+        try:
+            result, after = decode(msg["result"]), decode(msg["args"])
+        except (KeyError, ValueError, TypeError) as exc:
+            raise RemoteError(f"the answer could not be read ({exc})") from exc
+        _copy_back(list(args), after)
+        return result
+
+    def function(self, name: str) -> Callable[..., Any] | None:
+        """A stand-in for the submission's function ``name`` (None if it defined none, so
+        a hidden test's ``callable(...)`` check reports a missing function)."""
+        if name not in self.names:
+            return None
+
+        def stand_in(*args: Any) -> Any:
+            return self.call(name, *args)
+
+        stand_in.__name__ = name
+        return stand_in
+
+
+def worker_command(notebook: str | Path, python: str) -> list[str]:
+    """The command that runs the worker inside a sandbox on ``notebook`` (a path inside)."""
+    return [python, "-I", "-m", "rrmbook.teaching.worker", str(notebook)]
