@@ -245,8 +245,16 @@ def cmd_exercises(args) -> int:
 def cmd_grade(args) -> int:
     from .teaching import grade_submissions
 
+    if args.sandbox:
+        from .teaching.sandbox import sandbox_available
+
+        reason = sandbox_available()
+        if reason is not None:
+            print(f"error: --sandbox: {reason}", file=sys.stderr)
+            return 2
     csv_path = grade_submissions(args.submissions, args.out, solutions_dir=args.solutions,
-                                 assignment=args.assignment, timeout_per_cell=args.timeout)
+                                 assignment=args.assignment, timeout_per_cell=args.timeout,
+                                 isolation="sandbox" if args.sandbox else "kernel")
     print(f"grades: {csv_path}")
     print(f"feedback: {Path(args.out) / 'feedback'}")
     return 0
@@ -365,6 +373,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--assignment", default=None,
                     help="solution notebook name without .ipynb (needed when solutions/ has several)")
     sp.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per cell")
+    sp.add_argument("--sandbox", action="store_true",
+                    help="run each submission in a bubblewrap sandbox and its hidden tests in the "
+                         "grader (in progress, issue 15)")
     sp.set_defaults(func=cmd_grade)
     return p
 

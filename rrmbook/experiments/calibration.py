@@ -117,7 +117,7 @@ def fig4_statements(report, sac: str | None = "online_sac", dqn: str | None = "o
     def interval(method, metric):
         return report.interval(method + suffix, metric, **where)
 
-    roles = dict(zip(PAPER_PF_BASELINES, (random_walk,) + PAPER_PF_BASELINES[1:]))
+    roles = dict(zip(PAPER_PF_BASELINES, (random_walk,) + PAPER_PF_BASELINES[1:], strict=True))
     learners = {"sac": sac, "dqn": dqn}
     with_learners = sac is not None and dqn is not None
     return [{"statement": text, "verdict": judge(interval, roles, learners)}

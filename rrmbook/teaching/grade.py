@@ -7,17 +7,23 @@ costs the affected question and nothing else, and any unreadable file gets a row
 grader always finishes.  otter's test runner (``TestFile.run``) and its point rules
 (``TestFile.score``) are used as is.
 
-Student code runs with the instructor's rights: grade untrusted submissions in a container or a
-throw-away account.
+With ``isolation="kernel"`` (the default for now) student code runs with the instructor's
+rights, in a kernel where it could tamper with its own tests.  With ``isolation="sandbox"``
+(issue 15, in progress) the submission runs in a bubblewrap sandbox
+(:mod:`rrmbook.teaching.sandbox`) and each hidden test runs in the grader's own process
+against stand-ins for the student's functions (:mod:`rrmbook.teaching.remote`), so nothing
+the submission does changes a comparison.
 """
 
 from __future__ import annotations
 
 import csv
+import inspect
 import io
 import json
 import logging
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -31,6 +37,8 @@ from otter.test_files.abstract_test import TestCaseResult
 from ..io import atomic_write_text
 from .assign import Autograder, build_autograder, is_otter_cell, solution_notebooks
 from .kernel import Kernel, run_tests_code
+from .remote import RemoteError, Worker, worker_command
+from .sandbox import Limits, Sandbox
 
 __all__ = [
     "CaseResult",
@@ -172,11 +180,16 @@ def _zero_result(student: str, path: Path, autograder: Autograder, note: str) ->
     return SubmissionResult(student, path, questions, [note])
 
 
+#: how a submission may be run: in a kernel with the instructor's rights, or in a sandbox
+ISOLATIONS = ("kernel", "sandbox")
+
+
 def grade_notebook(
     path: str | Path,
     autograder: Autograder,
     timeout_per_cell: float = 30.0,
     student: str | None = None,
+    isolation: str = "kernel",
 ) -> SubmissionResult:
     """Grade one submitted notebook; never raises.
 
@@ -184,8 +197,10 @@ def grade_notebook(
     kernel whose working directory is a temporary folder, each with ``timeout_per_cell`` seconds;
     errors and stopped cells are noted and execution goes on.  Then each question's tests run in
     the same kernel, each as one cell with the same limit.  A file that is not a readable notebook
-    gets zero points and a note.
+    gets zero points and a note.  ``isolation="sandbox"``: see :func:`_grade_in_sandbox`.
     """
+    if isolation not in ISOLATIONS:
+        raise ValueError(f"isolation must be one of {ISOLATIONS}, got {isolation!r}")
     path = Path(path)
     student = student or path.stem
     try:
@@ -199,6 +214,8 @@ def grade_notebook(
             f"could not read {path.name} as a notebook ({type(exc).__name__})",
         )
     try:
+        if isolation == "sandbox":
+            return _grade_in_sandbox(student, path, len(cells), autograder, timeout_per_cell)
         return _grade_cells(student, path, cells, autograder, timeout_per_cell)
     except Exception as exc:  # the grader itself failed on this file: zeros, go on with the next
         log.exception("grading %s failed", path)
@@ -222,6 +239,55 @@ def _grade_cells(
                 notes.append(f"cell {number} (`{_first_line(source)}`): {outcome.message}{stopped}")
         questions = {q: _grade_question(kernel, autograder, q, Path(tmp)) for q in autograder.tests}
     return SubmissionResult(student, path, questions, notes)
+
+
+def _run_case(case: Any, worker: Worker) -> dict[str, Any]:
+    """One hidden test function, run here, with stand-ins for the student's functions."""
+    fn = case.body.test_func
+    try:
+        fn(**{p: worker.function(p) for p in inspect.signature(fn).parameters})
+    except RemoteError as exc:
+        return {"passed": False, "message": f"your function: {exc}"}
+    except Exception as exc:  # the test's own assertion or an error on the returned data
+        return {"passed": False, "message": f"{type(exc).__name__}: {exc}"}
+    return {"passed": True, "message": ""}
+
+
+def _grade_in_sandbox(
+    student: str, path: Path, n_cells: int, autograder: Autograder, timeout: float
+) -> SubmissionResult:
+    """The submission runs in a sandbox on a copy of itself; every hidden test runs in this
+    process and calls the student's functions across the wall with plain data.  A question
+    whose calls stop answering gets a fresh sandbox for the next one."""
+    notes: list[str] = []
+    questions: dict[str, QuestionResult] = {}
+    wall = timeout * (n_cells + 2) + 60.0
+    command = worker_command("submission.ipynb", sys.executable, max(1, round(timeout)))
+    with tempfile.TemporaryDirectory() as src:
+        shutil.copy(path, Path(src) / "submission.ipynb")
+        box: Sandbox | None = None
+        worker: Worker | None = None
+        try:
+            for question in autograder.tests:
+                if worker is None or not box.alive:
+                    if box is not None:
+                        box.close()
+                    box = Sandbox(command, src, Limits(wall_seconds=wall)).__enter__()
+                    try:
+                        worker = Worker(box, call_timeout=timeout)
+                    except RemoteError as exc:
+                        questions[question] = _failed_question(
+                            autograder, question, f"your notebook did not finish running: {exc}")
+                        worker = None
+                        continue
+                    if not notes:
+                        notes = list(worker.notes) or [""]
+                raw = [_run_case(case, worker) for case in autograder.load_test(question).test_cases]
+                questions[question] = _score_question(autograder, question, raw)
+        finally:
+            if box is not None:
+                box.close()
+    return SubmissionResult(student, path, questions, [n for n in notes if n])
 
 
 # ------------------------------------------------------------------------------------------
@@ -309,6 +375,7 @@ def grade_submissions(
     solutions_dir: str | Path = "solutions",
     assignment: str | None = None,
     timeout_per_cell: float = 30.0,
+    isolation: str = "kernel",
 ) -> Path:
     """Grade every file in ``submissions_dir`` against one assignment and return the CSV path.
 
@@ -316,10 +383,12 @@ def grade_submissions(
     one).  Writes ``out_dir/grades.csv`` (columns ``student, file, <question>..., total``; the
     student is the file name without extension), ``out_dir/feedback/<student>.md`` and the
     autograder used, with the hidden tests, in ``out_dir/autograder/``.  One bad file never stops
-    the run: it gets zeros and a feedback note.
+    the run: it gets zeros and a feedback note.  ``isolation``: see :func:`grade_notebook`.
     """
     if timeout_per_cell <= 0:
         raise ValueError(f"timeout_per_cell must be > 0 seconds, got {timeout_per_cell}")
+    if isolation not in ISOLATIONS:
+        raise ValueError(f"isolation must be one of {ISOLATIONS}, got {isolation!r}")
     out_dir = Path(out_dir)
     files = _submission_files(Path(submissions_dir))
     solution = _find_solution(Path(solutions_dir), assignment)
@@ -328,7 +397,8 @@ def grade_submissions(
     results = []
     for path, student in zip(files, _student_names(files), strict=True):
         start = time.perf_counter()
-        result = grade_notebook(path, autograder, timeout_per_cell, student=student)
+        result = grade_notebook(path, autograder, timeout_per_cell, student=student,
+                                isolation=isolation)
         log.info(
             "%s: %s / %s (%.1f s)",
             path.name,

@@ -38,12 +38,14 @@ class RemoteError(Exception):
 
 def encode(obj: Any) -> Any:
     """``obj`` as a JSON-able tree: None, bools, numbers, strings, lists, tuples, dicts with
-    string keys, NumPy arrays and scalars (not of object dtype).  Anything else raises
-    ``TypeError`` naming its type."""
+    string keys, NumPy arrays and scalars (not of object dtype); a torch tensor crosses as
+    the NumPy array of its values.  Anything else raises ``TypeError`` naming its type."""
     if obj is None or isinstance(obj, (bool, str)):
         return obj
     if isinstance(obj, (int, float)) and not isinstance(obj, np.generic):
         return obj
+    if not isinstance(obj, (np.ndarray, np.generic)) and type(obj).__module__.startswith("torch"):
+        obj = obj.detach().cpu().numpy()          # a torch tensor crosses as its values
     if isinstance(obj, (np.ndarray, np.generic)):
         arr = np.asarray(obj)
         if arr.dtype.hasobject or arr.dtype.kind == "V":
@@ -163,6 +165,7 @@ class Worker:
         return stand_in
 
 
-def worker_command(notebook: str | Path, python: str) -> list[str]:
-    """The command that runs the worker inside a sandbox on ``notebook`` (a path inside)."""
-    return [python, "-I", "-m", "rrmbook.teaching.worker", str(notebook)]
+def worker_command(notebook: str | Path, python: str, cell_seconds: int = 60) -> list[str]:
+    """The command that runs the worker inside a sandbox on ``notebook`` (a path inside),
+    giving each of its code cells ``cell_seconds``."""
+    return [python, "-I", "-m", "rrmbook.teaching.worker", str(notebook), str(int(cell_seconds))]

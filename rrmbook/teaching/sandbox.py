@@ -236,6 +236,11 @@ class Sandbox:
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
+    @property
+    def alive(self) -> bool:
+        """Whether the sandboxed command is still running."""
+        return self.proc is not None and self.proc.poll() is None
+
     def write_line(self, line: str) -> None:
         """Send one line (``BrokenPipeError`` is swallowed: :meth:`read_line` then says
         that no answer came)."""

@@ -45,8 +45,9 @@ def _is_otter(source: str) -> bool:
     return is_otter_cell(source)
 
 
-def run_cells(cells: list[dict], namespace: dict) -> list[str]:
-    """Execute the code cells in ``namespace``; returns notes on the ones that failed."""
+def run_cells(cells: list[dict], namespace: dict, seconds: int = CELL_SECONDS) -> list[str]:
+    """Execute the code cells in ``namespace``, each with ``seconds``; returns notes on the
+    ones that failed."""
     notes = []
     signal.signal(signal.SIGALRM, _alarm)
     for number, cell in enumerate(cells, start=1):
@@ -55,11 +56,11 @@ def run_cells(cells: list[dict], namespace: dict) -> list[str]:
         source = _source(cell)
         if not source.strip() or _is_otter(source):
             continue
-        signal.alarm(CELL_SECONDS)
+        signal.alarm(seconds)
         try:
             exec(compile(source, f"<cell {number}>", "exec"), namespace)  # noqa: S102
         except _CellTimeout:
-            notes.append(f"cell {number}: stopped after {CELL_SECONDS} s")
+            notes.append(f"cell {number}: stopped after {seconds} s")
         except BaseException as exc:  # noqa: BLE001 - a student's cell may raise anything
             notes.append(f"cell {number}: {type(exc).__name__}: {exc}"[:300])
         finally:
@@ -94,10 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     proto_out = os.fdopen(os.dup(1), "w")
     os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(2, 1)
+    seconds = int(argv[1]) if len(argv) > 1 else CELL_SECONDS
     with open(argv[0]) as f:
         cells = json.load(f).get("cells", [])
     namespace: dict = {"__name__": "__main__"}
-    notes = run_cells(cells, namespace)
+    notes = run_cells(cells, namespace, seconds)
     names = sorted(k for k, v in namespace.items() if callable(v) and not k.startswith("_"))
     proto_out.write(json.dumps({"ready": True, "notes": notes, "names": names}) + "\n")
     proto_out.flush()

@@ -1,0 +1,107 @@
+"""Grading in a sandbox (issue 15): the ch03 submissions that changed grades under the
+kernel grader, graded with ``isolation="sandbox"``: the hidden tests run in the grader's
+process, the submission in a bubblewrap sandbox on a copy of itself."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from rrmbook.teaching import build_autograder, grade_notebook
+from rrmbook.teaching.sandbox import sandbox_available
+
+pytestmark = pytest.mark.skipif(sandbox_available() is not None,
+                                reason=f"no sandbox here: {sandbox_available()}")
+
+SOLUTION = Path("solutions/ch03_exercises.ipynb")
+HANDOUT = Path("exercises/ch03_exercises.ipynb")
+
+
+@pytest.fixture(scope="module")
+def autograder(tmp_path_factory):
+    return build_autograder(SOLUTION, tmp_path_factory.mktemp("ag") / "autograder")
+
+
+def _with_cell(base: Path, source: str, folder: Path, name: str) -> Path:
+    nb = nbformat.read(base, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(source))
+    path = folder / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def _checksums(*folders: Path) -> dict[str, str]:
+    """Every instructor file: the autograder with its hidden tests, solutions, handouts."""
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+            for folder in folders for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_the_solution_scores_full_marks_and_the_handout_nothing(autograder, tmp_path):
+    full = grade_notebook(SOLUTION, autograder, timeout_per_cell=60, isolation="sandbox")
+    assert (full.total, full.possible) == (10, 10), full.questions
+    empty = grade_notebook(HANDOUT, autograder, timeout_per_cell=60, isolation="sandbox")
+    assert empty.total == 0 and empty.possible == 10
+
+
+ATTACKS = {
+    # make every comparison pass in the student's own process
+    "numpy": "import numpy as np\nnp.array_equal = np.allclose = lambda *a, **k: True\n"
+             "np.testing.assert_array_equal = lambda *a, **k: None",
+    # replace the grader's and otter's test runners where the kernel grader ran them
+    "runner": "import rrmbook.teaching.kernel as k\nk.run_tests_in_kernel = lambda *a, **k2: None\n"
+              "from otter.test_files import exception_test\n"
+              "exception_test.ExceptionTestFile.run = lambda self, env: None",
+    # look for the grader's files through /proc and copy them into an error message
+    "snoop": "import os, glob\nfound = []\nfor d in glob.glob('/proc/*/cwd'):\n"
+             "    try:\n        found += [os.path.join(d, f) for f in os.listdir(d)]\n"
+             "    except OSError:\n        pass\n"
+             "for top in ('/tmp', '/work', '/root', '/home', '/sandbox'):\n"
+             "    for root, dirs, files in os.walk(top):\n"
+             "        dirs[:] = [x for x in dirs if x not in ('.venv', 'versions')]\n"
+             "        found += [f for f in files if f.endswith(('.py', '.ipynb', '.csv'))\n"
+             "                  and 'rrmbook' not in root]\n"
+             "found = [f for f in found if not f.endswith('submission.ipynb')]  # its own copy\n"
+             "raise RuntimeError('FOUND ' + repr(found))",
+    # a detached process that would rewrite files after grading
+    "detached": "import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', "
+                "'import time; time.sleep(3); open(\"/tmp/evil\", \"w\").write(\"x\")'], "
+                "start_new_session=True)",
+}
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_an_attack_on_a_stub_submission_earns_nothing_and_changes_nothing(autograder, tmp_path,
+                                                                           attack):
+    path = _with_cell(HANDOUT, ATTACKS[attack], tmp_path, attack)
+    instructor = (autograder.notebook.parent, SOLUTION.parent, HANDOUT.parent)
+    before = _checksums(*instructor)
+    result = grade_notebook(path, autograder, timeout_per_cell=60, isolation="sandbox")
+    assert result.total == 0, (attack, {q: r.score for q, r in result.questions.items()})
+    text = " ".join(result.notes) + " ".join(c.message for q in result.questions.values()
+                                             for c in q.cases)
+    assert "def test_q" not in text and "BEGIN SOLUTION" not in text
+    if attack == "snoop":
+        assert "FOUND []" in text                       # nothing of the grader's was visible
+    if attack == "detached":           # it would have written /tmp/evil (its own /tmp) by now
+        time.sleep(4)
+        assert not Path("/tmp/evil").exists()
+    assert _checksums(*instructor) == before
+
+
+def test_an_attack_on_the_solution_changes_no_score(autograder, tmp_path):
+    path = _with_cell(SOLUTION, ATTACKS["numpy"] + "\n" + ATTACKS["runner"], tmp_path, "both")
+    result = grade_notebook(path, autograder, timeout_per_cell=60, isolation="sandbox")
+    assert result.total == 10
+
+
+def test_a_function_that_never_returns_costs_its_question_only(autograder, tmp_path):
+    source = ("def gms(queues, exclusion):\n    while True:\n        pass")
+    path = _with_cell(SOLUTION, source, tmp_path, "loop")
+    result = grade_notebook(path, autograder, timeout_per_cell=5, isolation="sandbox")
+    assert result.questions["q1"].score == 4 and result.questions["q3"].score == 2
+    assert result.questions["q2"].score == 0
+    assert any("in time" in c.message for c in result.questions["q2"].cases)
