@@ -105,3 +105,33 @@ def test_a_function_that_never_returns_costs_its_question_only(autograder, tmp_p
     assert result.questions["q1"].score == 4 and result.questions["q3"].score == 2
     assert result.questions["q2"].score == 0
     assert any("in time" in c.message for c in result.questions["q2"].cases)
+
+
+def test_importing_the_library_answer_earns_nothing(autograder, tmp_path):
+    source = ("from rrmbook.conflict import conflict_success as success\n"
+              "from rrmbook.traffic import queue_step as queue_update\n"
+              "import rrmbook.conflict\n"
+              "assert rrmbook.conflict.paper_cg8() is not None   # the rest of the library works")
+    path = _with_cell(HANDOUT, source, tmp_path, "borrowed")
+    result = grade_notebook(path, autograder, timeout_per_cell=60, isolation="sandbox")
+    assert result.questions["q1"].score == 0 and result.questions["q3"].score == 0
+    messages = " ".join(c.message for c in result.questions["q1"].cases)
+    assert "rrmbook.conflict.conflict_success is not available while your work is graded" in messages
+    assert result.notes == []                  # importing worked; only calling is refused
+
+
+def test_every_protected_function_exists_and_is_redacted(tmp_path):
+    import importlib
+
+    from rrmbook.teaching.protect import PROTECTED, redacted_package
+
+    names = tuple(n for names in PROTECTED.values() for n in names)
+    for dotted in names:                       # each names a real function of the library
+        module, function = dotted.rsplit(".", 1)
+        assert callable(getattr(importlib.import_module(module), function)), dotted
+    copy = redacted_package(names, tmp_path)
+    text = (copy / "pf.py").read_text()
+    assert "rrmbook.pf.top_n is not available" in text and "def top_n(" in text
+    assert (copy / "conflict.py").read_text().count("is not available") == 1
+    with pytest.raises(ValueError, match="no function"):
+        redacted_package(("rrmbook.pf.no_such_function",), tmp_path / "again")

@@ -37,6 +37,7 @@ from otter.test_files.abstract_test import TestCaseResult
 from ..io import atomic_write_text
 from .assign import Autograder, build_autograder, is_otter_cell, solution_notebooks
 from .kernel import Kernel, run_tests_code
+from .protect import redacted_for
 from .remote import RemoteError, Worker, worker_command
 from .sandbox import Limits, Sandbox
 
@@ -256,9 +257,15 @@ def _run_case(case: Any, worker: Worker) -> dict[str, Any]:
 def _grade_in_sandbox(
     student: str, path: Path, n_cells: int, autograder: Autograder, timeout: float
 ) -> SubmissionResult:
-    """The submission runs in a sandbox on a copy of itself; every hidden test runs in this
-    process and calls the student's functions across the wall with plain data.  A question
-    whose calls stop answering gets a fresh sandbox for the next one."""
+    """The submission runs in a sandbox on a copy of itself, seeing a copy of ``rrmbook`` in
+    which the functions the questions ask for raise (:mod:`~rrmbook.teaching.protect`);
+    every hidden test runs in this process and calls the student's functions across the
+    wall with plain data.  A question whose calls stop answering gets a fresh sandbox for
+    the next one."""
+    import rrmbook
+
+    redacted = redacted_for(autograder.name)
+    overlays = {str(Path(rrmbook.__file__).resolve().parent): redacted} if redacted else None
     notes: list[str] = []
     questions: dict[str, QuestionResult] = {}
     wall = timeout * (n_cells + 2) + 60.0
@@ -272,7 +279,7 @@ def _grade_in_sandbox(
                 if worker is None or not box.alive:
                     if box is not None:
                         box.close()
-                    box = Sandbox(command, src, Limits(wall_seconds=wall)).__enter__()
+                    box = Sandbox(command, src, Limits(wall_seconds=wall), overlays).__enter__()
                     try:
                         worker = Worker(box, call_timeout=timeout)
                     except RemoteError as exc:

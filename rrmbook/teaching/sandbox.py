@@ -125,9 +125,12 @@ def _sandbox_user() -> tuple[int, int] | None:
 
 
 def sandbox_argv(command: Sequence[str], workdir: str | Path,
-                 readonly: Sequence[str | Path] | None = None) -> list[str]:
+                 readonly: Sequence[str | Path] | None = None,
+                 overlays: dict[str, str | Path] | None = None) -> list[str]:
     """The ``bwrap`` command line that runs ``command`` in a sandbox whose only writable
-    folder is ``workdir``, seen inside as :data:`WORKDIR` (the working directory)."""
+    folder is ``workdir``, seen inside as :data:`WORKDIR` (the working directory).
+    ``overlays`` maps a path seen inside to a folder shown there instead, read-only (the
+    grader's redacted copy of the package, :mod:`rrmbook.teaching.protect`)."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         raise SandboxUnavailable("bubblewrap is not installed (Debian/Ubuntu: "
@@ -136,6 +139,8 @@ def sandbox_argv(command: Sequence[str], workdir: str | Path,
             "--cap-drop", "ALL", "--hostname", "sandbox"]
     for p in (readonly_paths() if readonly is None else [Path(p) for p in readonly]):
         argv += ["--ro-bind", str(p), str(p)]
+    for inside, outside in (overlays or {}).items():
+        argv += ["--ro-bind", str(Path(outside).resolve()), str(inside)]
     python_bin = str(Path(sys.executable).parent)
     argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
              "--bind", str(Path(workdir).resolve()), WORKDIR, "--chdir", WORKDIR,
@@ -192,8 +197,9 @@ class Sandbox:
     after ``limits.wall_seconds`` whatever happens."""
 
     def __init__(self, command: Sequence[str], files: str | Path | None = None,
-                 limits: Limits | None = None) -> None:
-        self.command, self.files = list(command), files
+                 limits: Limits | None = None,
+                 overlays: dict[str, str | Path] | None = None) -> None:
+        self.command, self.files, self.overlays = list(command), files, overlays
         self.limits = limits or Limits()
         self.proc: subprocess.Popen | None = None
         self.workdir: Path | None = None
@@ -212,7 +218,8 @@ class Sandbox:
                 for path in [self.workdir, *self.workdir.rglob("*")]:
                     os.chown(path, *user, follow_symlinks=False)
             self.proc = subprocess.Popen(
-                sandbox_argv(self.command, self.workdir), stdin=subprocess.PIPE,
+                sandbox_argv(self.command, self.workdir, overlays=self.overlays),
+                stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, preexec_fn=self.limits.apply,
                 start_new_session=True, close_fds=True, user=user[0] if user else None,
                 group=user[1] if user else None, extra_groups=[] if user else None,
