@@ -129,7 +129,11 @@ def grade_folder(subs: Path, out: Path, name: str, timeout: float) -> Rows:
                                  timeout_per_cell=timeout)
     assert csv_path == out / "grades.csv"
     with csv_path.open() as f:
-        return {r["student"]: r for r in csv.DictReader(f)}
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    possible = rows.pop("points possible")          # the first row: the maximum per column
+    questions = [k for k in possible if k not in ("student", "file", "total", "status")]
+    assert float(possible["total"]) == sum(float(possible[q]) for q in questions) > 0
+    return rows
 
 
 def feedback(out: Path, student: str) -> str:

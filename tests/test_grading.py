@@ -117,6 +117,9 @@ MUTATIONS = {
 EXPECTED = {
     "corrupt": dict.fromkeys(POINTS, 0.0),
     "notes": dict.fromkeys(POINTS, 0.0),
+    "emptyfile": dict.fromkeys(POINTS, 0.0),
+    "other_assignment": dict.fromkeys(POINTS, 0.0),
+    "handout": dict.fromkeys(POINTS, 0.0),
     **{name: {**POINTS, **lost} for name, (_, lost) in MUTATIONS.items()},
 }
 
@@ -135,6 +138,9 @@ def graded(tmp_path_factory):
         nbformat.write(nb, subs / f"{name}.ipynb")
     (subs / "corrupt.ipynb").write_text('{"cells": [ not json')
     (subs / "notes.txt").write_text("not a notebook at all")
+    (subs / "emptyfile.ipynb").write_text("")
+    shutil.copy("exercises/ch04_exercises.ipynb", subs / "other_assignment.ipynb")
+    shutil.copy("exercises/ch03_exercises.ipynb", subs / "handout.ipynb")
     out = tmp / "out"
     return out, suite.grade_folder(subs, out, NAME, TIMEOUT)
 
@@ -142,7 +148,13 @@ def graded(tmp_path_factory):
 def test_csv_has_a_row_per_file_and_a_column_per_question(graded):
     _, rows = graded
     assert sorted(rows) == sorted(EXPECTED)
-    assert list(next(iter(rows.values()))) == ["student", "file", *POINTS, "total"]
+    assert list(next(iter(rows.values()))) == ["student", "file", *POINTS, "total", "status"]
+    assert rows["corrupt"]["status"] == rows["notes"]["status"] == "not a notebook"
+    assert rows["emptyfile"]["status"] == "empty"
+    assert rows["other_assignment"]["status"] == "wrong assignment: ch04_exercises"
+    assert rows["handout"]["status"] == "unchanged from the handout"
+    assert rows["loop_function_q2"]["status"] == "timed out: q2"
+    assert rows["raises_q1"]["status"] == "ok"
 
 
 @pytest.mark.parametrize("student", sorted(EXPECTED))

@@ -288,7 +288,7 @@ def graded(assignment, tmp_path_factory):
 def test_csv_has_a_row_per_student_and_a_column_per_question(assignment, graded):
     _, rows = graded
     assert sorted(rows) == sorted(assignment.expected)
-    assert list(next(iter(rows.values()))) == ["student", "file", *assignment.points, "total"]
+    assert list(next(iter(rows.values()))) == ["student", "file", *assignment.points, "total", "status"]
 
 
 def test_scores(assignment, graded):

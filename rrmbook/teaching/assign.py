@@ -215,14 +215,21 @@ class Autograder:
         """Points a question is worth."""
         return float(self.load_test(question).possible)
 
+    @property
+    def handout(self) -> Path:
+        """The student version of the assignment, as handed out (``handout.ipynb`` beside the
+        autograder notebook)."""
+        return self.notebook.parent / "handout.ipynb"
+
 
 def build_autograder(solution: str | Path, dest: str | Path) -> Autograder:
     """Run otter assign on one solution notebook and write the autograder side to ``dest``
     (``dest/<name>.ipynb`` and ``dest/tests/<question>.py``)."""
     solution, dest = Path(solution), Path(dest).resolve()  # the kernel runs elsewhere
     with tempfile.TemporaryDirectory() as tmp:
-        autograder_nb, _ = _otter_assign(solution, Path(tmp))
+        autograder_nb, student_nb = _otter_assign(solution, Path(tmp))
         tests = _write_grading_dir(autograder_nb, dest)
+        shutil.copy(student_nb, dest / "handout.ipynb")
     if not tests:
         raise ValueError(f"{solution} has no autograded questions (no # BEGIN TESTS blocks)")
     return Autograder(solution.stem, dest / solution.name, tests)

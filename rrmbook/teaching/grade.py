@@ -76,14 +76,22 @@ class QuestionResult:
     error: str = ""
 
 
+#: the reasons a submission was not graded normally (the ``status`` column of grades.csv;
+#: ``timed out: q2`` names the questions whose tests were stopped)
+STATUSES = ("ok", "not a notebook", "empty", "wrong assignment: <name>",
+            "unchanged from the handout", "timed out: <questions>")
+
+
 @dataclass
 class SubmissionResult:
-    """The grade of one submitted file plus notes on cells that failed or were stopped."""
+    """The grade of one submitted file plus notes on cells that failed or were stopped, and
+    its status (:data:`STATUSES`)."""
 
     student: str
     path: Path
     questions: dict[str, QuestionResult]
     notes: list[str] = field(default_factory=list)
+    status: str = "ok"
 
     @property
     def total(self) -> float:
@@ -174,11 +182,48 @@ def _grade_question(
     return _score_question(autograder, question, json.loads(result_path.read_text()))
 
 
-def _zero_result(student: str, path: Path, autograder: Autograder, note: str) -> SubmissionResult:
+def _zero_result(student: str, path: Path, autograder: Autograder, note: str,
+                 status: str = "not a notebook") -> SubmissionResult:
     questions = {
         q: _failed_question(autograder, q, "not graded (see the notes)") for q in autograder.tests
     }
-    return SubmissionResult(student, path, questions, [note])
+    return SubmissionResult(student, path, questions, [note], status)
+
+
+def _code_sources(cells: list[tuple[int, str]]) -> list[str]:
+    return [src.strip() for _, src in cells if src.strip()]
+
+
+def _precheck(path: Path, nb: nbformat.NotebookNode, cells: list[tuple[int, str]],
+              autograder: Autograder) -> tuple[str, str] | None:
+    """(status, note) for a notebook not worth running: another assignment's or one without
+    code; None for one to grade."""
+    named = nb.get("metadata", {}).get("otter", {}).get("assignment_name")
+    if named and named != autograder.name:
+        return (f"wrong assignment: {named}",
+                f"{path.name} is for {named}, not {autograder.name}: hand in the right notebook")
+    if not _code_sources(cells):
+        return "empty", f"{path.name} has no code"
+    return None
+
+
+def _unchanged(cells: list[tuple[int, str]], autograder: Autograder) -> bool:
+    """Whether the code is the handout's, as handed out (still graded: the feedback then
+    says what each function returns)."""
+    handout = autograder.handout
+    if not handout.is_file():
+        return False
+    return _code_sources(cells) == _code_sources(
+        list(_code_cells(nbformat.read(handout, as_version=4))))
+
+
+def _timed_out(result: SubmissionResult) -> SubmissionResult:
+    stopped = [q.name for q in result.questions.values()
+               if "in time" in q.error or "stopped them" in q.error
+               or any("in time" in c.message for c in q.cases)]
+    if stopped and result.status == "ok":
+        result.status = "timed out: " + ", ".join(stopped)
+    return result
 
 
 #: how a submission may be run: in a kernel with the instructor's rights, or in a sandbox
@@ -204,6 +249,8 @@ def grade_notebook(
         raise ValueError(f"isolation must be one of {ISOLATIONS}, got {isolation!r}")
     path = Path(path)
     student = student or path.stem
+    if path.is_file() and path.stat().st_size == 0:
+        return _zero_result(student, path, autograder, f"{path.name} is empty", "empty")
     try:
         nb = nbformat.read(path, as_version=4)
         cells = list(_code_cells(nb))
@@ -214,10 +261,17 @@ def grade_notebook(
             autograder,
             f"could not read {path.name} as a notebook ({type(exc).__name__})",
         )
+    skip = _precheck(path, nb, cells, autograder)
+    if skip is not None:
+        return _zero_result(student, path, autograder, skip[1], skip[0])
     try:
         if isolation == "sandbox":
-            return _grade_in_sandbox(student, path, len(cells), autograder, timeout_per_cell)
-        return _grade_cells(student, path, cells, autograder, timeout_per_cell)
+            result = _grade_in_sandbox(student, path, len(cells), autograder, timeout_per_cell)
+        else:
+            result = _grade_cells(student, path, cells, autograder, timeout_per_cell)
+        if _unchanged(cells, autograder):
+            result.status = "unchanged from the handout"
+        return _timed_out(result)
     except Exception as exc:  # the grader itself failed on this file: zeros, go on with the next
         log.exception("grading %s failed", path)
         return _zero_result(
@@ -331,13 +385,20 @@ def feedback_markdown(result: SubmissionResult, assignment: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def _grades_csv(results: list[SubmissionResult], questions: list[str]) -> str:
+#: the first row under the header of grades.csv: the maximum of every column
+POSSIBLE_ROW = "points possible"
+
+
+def _grades_csv(results: list[SubmissionResult], autograder: Autograder) -> str:
+    questions = list(autograder.tests)
+    possible = [autograder.possible(q) for q in questions]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["student", "file", *questions, "total"])
+    writer.writerow(["student", "file", *questions, "total", "status"])
+    writer.writerow([POSSIBLE_ROW, "", *map(_points, possible), _points(sum(possible)), ""])
     for r in results:
         scores = [_points(r.questions[q].score) for q in questions]
-        writer.writerow([r.student, r.path.name, *scores, _points(r.total)])
+        writer.writerow([r.student, r.path.name, *scores, _points(r.total), r.status])
     return buf.getvalue()
 
 
@@ -387,8 +448,9 @@ def grade_submissions(
     """Grade every file in ``submissions_dir`` against one assignment and return the CSV path.
 
     ``assignment`` is the stem of a notebook in ``solutions_dir`` (optional when there is only
-    one).  Writes ``out_dir/grades.csv`` (columns ``student, file, <question>..., total``; the
-    student is the file name without extension), ``out_dir/feedback/<student>.md`` and the
+    one).  Writes ``out_dir/grades.csv`` (columns ``student, file, <question>..., total,
+    status``, the first row the points possible; the student is the file name without
+    extension, the status one of :data:`STATUSES`), ``out_dir/feedback/<student>.md`` and the
     autograder used, with the hidden tests, in ``out_dir/autograder/``.  One bad file never stops
     the run: it gets zeros and a feedback note.  ``isolation``: see :func:`grade_notebook`.
     """
@@ -417,4 +479,4 @@ def grade_submissions(
             out_dir / "feedback" / f"{student}.md", feedback_markdown(result, autograder.name)
         )
         results.append(result)
-    return atomic_write_text(out_dir / "grades.csv", _grades_csv(results, list(autograder.tests)))
+    return atomic_write_text(out_dir / "grades.csv", _grades_csv(results, autograder))
