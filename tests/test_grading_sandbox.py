@@ -135,3 +135,17 @@ def test_every_protected_function_exists_and_is_redacted(tmp_path):
     assert (copy / "conflict.py").read_text().count("is not available") == 1
     with pytest.raises(ValueError, match="no function"):
         redacted_package(("rrmbook.pf.no_such_function",), tmp_path / "again")
+
+
+@pytest.mark.parametrize("isolation", ["kernel", "sandbox"])
+def test_a_function_that_modifies_its_input_is_told_so(autograder, tmp_path, isolation):
+    source = ("import numpy as np\n"
+              "def queue_update(q_prev, arrivals, service):\n"
+              "    q_prev += arrivals\n"
+              "    np.maximum(q_prev - service, 0, out=q_prev)\n"
+              "    return q_prev")
+    path = _with_cell(SOLUTION, source, tmp_path, f"mutates_{isolation}")
+    q3 = grade_notebook(path, autograder, timeout_per_cell=60, isolation=isolation).questions["q3"]
+    failed = [c for c in q3.cases if not c.passed]
+    assert [c.name for c in failed] == ["test_q3_matches_reference"]
+    assert "must not modify its inputs" in failed[0].message
