@@ -254,7 +254,9 @@ def cmd_grade(args) -> int:
             return 2
     csv_path = grade_submissions(args.submissions, args.out, solutions_dir=args.solutions,
                                  assignment=args.assignment, timeout_per_cell=args.timeout,
-                                 isolation="sandbox" if args.sandbox else "kernel")
+                                 isolation="sandbox" if args.sandbox else "kernel",
+                                 show_hidden=args.show_hidden, workers=args.workers,
+                                 progress=True)
     print(f"grades: {csv_path}")
     print(f"feedback: {Path(args.out) / 'feedback'}")
     return 0
@@ -376,6 +378,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--sandbox", action="store_true",
                     help="run each submission in a bubblewrap sandbox and its hidden tests in the "
                          "grader (in progress, issue 15)")
+    sp.add_argument("--show-hidden", action="store_true",
+                    help="name hidden tests and their failures in the students' feedback")
+    sp.add_argument("--workers", type=int, default=1,
+                    help="submissions graded at once (with --sandbox)")
     sp.set_defaults(func=cmd_grade)
     return p
 

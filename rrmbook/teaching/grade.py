@@ -291,7 +291,8 @@ def _grade_cells(
             outcome = kernel.run(source)
             if outcome.status != "ok":
                 stopped = "; the grader stopped it" if outcome.status == "timeout" else ""
-                notes.append(f"cell {number} (`{_first_line(source)}`): {outcome.message}{stopped}")
+                notes.append(f"cell {number} (`{_first_line(source)}`): "
+                             f"{outcome.message[:300]}{stopped}")
         questions = {q: _grade_question(kernel, autograder, q, Path(tmp)) for q in autograder.tests}
     return SubmissionResult(student, path, questions, notes)
 
@@ -360,8 +361,11 @@ def _points(x: float) -> str:
     return f"{round(x, 4):g}"
 
 
-def feedback_markdown(result: SubmissionResult, assignment: str) -> str:
-    """A student's feedback: total, then per question the points and each failed test."""
+def feedback_markdown(result: SubmissionResult, assignment: str,
+                      show_hidden: bool = False) -> str:
+    """A student's feedback: total, then per question the points and each test.  A hidden
+    test shows only what it checks (its docstring) and whether it passed, unless
+    ``show_hidden``: then also its name and why it failed, which may show its inputs."""
     out = [
         f"# {assignment}: feedback for {result.student}",
         "",
@@ -373,8 +377,11 @@ def feedback_markdown(result: SubmissionResult, assignment: str) -> str:
         if q.error:
             out.append(f"- no points: {q.error}")
         for case in q.cases:
-            kind = "hidden test" if case.hidden else "test"
             mark = "passed" if case.passed else "FAILED"
+            if case.hidden and not show_hidden:
+                out.append(f"- {mark}: hidden test ({_points(case.points)} pt): {case.description}")
+                continue
+            kind = "hidden test" if case.hidden else "test"
             out.append(
                 f"- {mark}: {kind} `{case.name}` ({_points(case.points)} pt): {case.description}"
             )
@@ -444,6 +451,9 @@ def grade_submissions(
     assignment: str | None = None,
     timeout_per_cell: float = 30.0,
     isolation: str = "kernel",
+    show_hidden: bool = False,
+    workers: int = 1,
+    progress: bool = False,
 ) -> Path:
     """Grade every file in ``submissions_dir`` against one assignment and return the CSV path.
 
@@ -452,31 +462,45 @@ def grade_submissions(
     status``, the first row the points possible; the student is the file name without
     extension, the status one of :data:`STATUSES`), ``out_dir/feedback/<student>.md`` and the
     autograder used, with the hidden tests, in ``out_dir/autograder/``.  One bad file never stops
-    the run: it gets zeros and a feedback note.  ``isolation``: see :func:`grade_notebook`.
+    the run: it gets zeros and a feedback note.  ``isolation``: see :func:`grade_notebook`;
+    ``show_hidden``: see :func:`feedback_markdown`; ``workers`` submissions are graded at
+    once (sandboxed grading only); ``progress`` shows a bar with the time left.
     """
     if timeout_per_cell <= 0:
         raise ValueError(f"timeout_per_cell must be > 0 seconds, got {timeout_per_cell}")
     if isolation not in ISOLATIONS:
         raise ValueError(f"isolation must be one of {ISOLATIONS}, got {isolation!r}")
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    if workers > 1 and isolation != "sandbox":
+        raise ValueError("workers > 1 needs isolation='sandbox' (kernels are graded one at a time)")
     out_dir = Path(out_dir)
     files = _submission_files(Path(submissions_dir))
     solution = _find_solution(Path(solutions_dir), assignment)
     autograder = build_autograder(solution, out_dir / "autograder")
     shutil.rmtree(out_dir / "feedback", ignore_errors=True)  # no stale files from an earlier run
-    results = []
-    for path, student in zip(files, _student_names(files), strict=True):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tqdm.auto import tqdm
+
+    def grade_one(job: tuple[Path, str]) -> SubmissionResult:
+        path, student = job
         start = time.perf_counter()
         result = grade_notebook(path, autograder, timeout_per_cell, student=student,
                                 isolation=isolation)
-        log.info(
-            "%s: %s / %s (%.1f s)",
-            path.name,
-            _points(result.total),
-            _points(result.possible),
-            time.perf_counter() - start,
-        )
-        atomic_write_text(
-            out_dir / "feedback" / f"{student}.md", feedback_markdown(result, autograder.name)
-        )
-        results.append(result)
+        log.info("%s: %s / %s (%.1f s)", path.name, _points(result.total),
+                 _points(result.possible), time.perf_counter() - start)
+        atomic_write_text(out_dir / "feedback" / f"{student}.md",
+                          feedback_markdown(result, autograder.name, show_hidden))
+        return result
+
+    jobs = list(zip(files, _student_names(files), strict=True))
+    bar = tqdm(total=len(jobs), desc=f"grading {autograder.name}", unit="submission",
+               disable=not progress)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = []
+        for result in pool.map(grade_one, jobs):
+            results.append(result)
+            bar.update()
+    bar.close()
     return atomic_write_text(out_dir / "grades.csv", _grades_csv(results, autograder))

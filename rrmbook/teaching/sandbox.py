@@ -136,14 +136,15 @@ def sandbox_argv(command: Sequence[str], workdir: str | Path,
         raise SandboxUnavailable("bubblewrap is not installed (Debian/Ubuntu: "
                                  "`apt-get install bubblewrap`)")
     argv = [bwrap, "--unshare-all", "--die-with-parent", "--new-session",
-            "--cap-drop", "ALL", "--hostname", "sandbox"]
+            "--cap-drop", "ALL", "--hostname", "sandbox",
+            # the empty /tmp first: a read-only view below it (a clone in /tmp) stays visible
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
     for p in (readonly_paths() if readonly is None else [Path(p) for p in readonly]):
         argv += ["--ro-bind", str(p), str(p)]
     for inside, outside in (overlays or {}).items():
         argv += ["--ro-bind", str(Path(outside).resolve()), str(inside)]
     python_bin = str(Path(sys.executable).parent)
-    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-             "--bind", str(Path(workdir).resolve()), WORKDIR, "--chdir", WORKDIR,
+    argv += ["--bind", str(Path(workdir).resolve()), WORKDIR, "--chdir", WORKDIR,
              "--clearenv", "--setenv", "HOME", WORKDIR, "--setenv", "TMPDIR", "/tmp",
              "--setenv", "PATH", f"{python_bin}:/usr/bin:/bin",
              "--setenv", "MPLBACKEND", "Agg", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
