@@ -167,24 +167,24 @@ def sandbox_available() -> str | None:
 
 def run_sandboxed(command: Sequence[str], files: str | Path | None = None,
                   limits: Limits | None = None, input: str | None = None) -> SandboxResult:
-    """Run ``command`` in a sandbox (:func:`sandbox_argv`) with ``limits``.  Its writable
-    folder is a fresh private copy of the folder ``files`` (empty if None), deleted
+    """Run ``command`` in a sandbox (:class:`Sandbox`) with ``limits`` to its end.  Its
+    writable folder is a fresh private copy of the folder ``files`` (empty if None), deleted
     afterwards; ``input`` goes to its standard input.  Never leaves a process behind: on the
     wall-clock limit, or when this function returns, the sandbox is killed as a whole."""
-    import tempfile
-
     limits = limits or Limits()
-    user = _sandbox_user()
-    workdir = Path(tempfile.mkdtemp(prefix="rrmbook-sandbox-"))
-    try:
-        if files is not None:
-            shutil.copytree(files, workdir, dirs_exist_ok=True, symlinks=False)
-        if user is not None:
-            for path in [workdir, *workdir.rglob("*")]:
-                os.chown(path, *user, follow_symlinks=False)
-        return _run(sandbox_argv(command, workdir), limits, user, input)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    start = time.perf_counter()
+    timed_out = False
+    with Sandbox(command, files, limits, capture_stderr=True) as box:
+        data = input.encode() if input is not None else None
+        try:
+            out, err = box.proc.communicate(data, timeout=limits.wall_seconds)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill(box.proc)
+            out, err = box.proc.communicate()
+        code = box.proc.returncode
+    return SandboxResult(code, out.decode(errors="replace"), err.decode(errors="replace"),
+                         timed_out, time.perf_counter() - start)
 
 
 class Sandbox:
@@ -199,8 +199,10 @@ class Sandbox:
 
     def __init__(self, command: Sequence[str], files: str | Path | None = None,
                  limits: Limits | None = None,
-                 overlays: dict[str, str | Path] | None = None) -> None:
+                 overlays: dict[str, str | Path] | None = None,
+                 capture_stderr: bool = False) -> None:
         self.command, self.files, self.overlays = list(command), files, overlays
+        self.capture_stderr = capture_stderr
         self.limits = limits or Limits()
         self.proc: subprocess.Popen | None = None
         self.workdir: Path | None = None
@@ -220,8 +222,9 @@ class Sandbox:
                     os.chown(path, *user, follow_symlinks=False)
             self.proc = subprocess.Popen(
                 sandbox_argv(self.command, self.workdir, overlays=self.overlays),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, preexec_fn=self.limits.apply,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE if self.capture_stderr else subprocess.DEVNULL,
+                preexec_fn=self.limits.apply,
                 start_new_session=True, close_fds=True, user=user[0] if user else None,
                 group=user[1] if user else None, extra_groups=[] if user else None,
                 env={"PATH": "/usr/bin:/bin"})
@@ -238,9 +241,10 @@ class Sandbox:
         """Kill everything the sandbox started and delete its folder."""
         if self.proc is not None:
             _kill(self.proc)
-            for stream in (self.proc.stdin, self.proc.stdout):
-                with contextlib.suppress(OSError):
-                    stream.close()
+            for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
@@ -278,26 +282,6 @@ class Sandbox:
                 self._buffer += chunk
         line, self._buffer = self._buffer.split(b"\n", 1)
         return line.decode("utf-8", errors="replace")
-
-
-def _run(argv: list[str], limits: Limits, user: tuple[int, int] | None,
-         input: str | None) -> SandboxResult:
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, preexec_fn=limits.apply,
-                            start_new_session=True, close_fds=True,
-                            user=user[0] if user else None, group=user[1] if user else None,
-                            extra_groups=[] if user else None, env={"PATH": "/usr/bin:/bin"})
-    timed_out = False
-    try:
-        out, err = proc.communicate(input, timeout=limits.wall_seconds)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        _kill(proc)
-        out, err = proc.communicate()
-    finally:
-        _kill(proc)
-    return SandboxResult(proc.returncode, out, err, timed_out, time.perf_counter() - start)
 
 
 def _kill(proc: subprocess.Popen) -> None:
