@@ -106,6 +106,7 @@ def test_a_function_that_never_returns_costs_its_question_only(autograder, tmp_p
     assert result.questions["q1"].score == 4 and result.questions["q3"].score == 2
     assert result.questions["q2"].score == 0
     assert any("in time" in c.message for c in result.questions["q2"].cases)
+    assert result.questions["q2"].timed_out and result.status == "timed out: q2"
 
 
 def test_importing_the_library_answer_earns_nothing(autograder, tmp_path):

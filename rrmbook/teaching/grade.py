@@ -38,7 +38,7 @@ from ..io import atomic_write_text
 from .assign import Autograder, build_autograder, is_otter_cell, solution_notebooks
 from .kernel import Kernel, run_tests_code
 from .protect import redacted_for
-from .remote import RemoteError, Worker, worker_command
+from .remote import RemoteError, RemoteTimeout, Worker, worker_command
 from .sandbox import Limits, Sandbox
 
 __all__ = [
@@ -67,13 +67,15 @@ class CaseResult:
 
 @dataclass(frozen=True)
 class QuestionResult:
-    """Points of one question; ``error`` says why its tests could not run (then score 0)."""
+    """Points of one question; ``error`` says why its tests could not run (then score 0);
+    ``timed_out`` whether the grader had to stop them."""
 
     name: str
     score: float
     possible: float
     cases: tuple[CaseResult, ...] = ()
     error: str = ""
+    timed_out: bool = False
 
 
 #: the reasons a submission was not graded normally (the ``status`` column of grades.csv;
@@ -136,8 +138,10 @@ def _short(message: str) -> str:
     return lines[-1][:300] if lines else ""
 
 
-def _failed_question(autograder: Autograder, question: str, error: str) -> QuestionResult:
-    return QuestionResult(question, 0.0, autograder.possible(question), error=error)
+def _failed_question(autograder: Autograder, question: str, error: str,
+                     timed_out: bool = False) -> QuestionResult:
+    return QuestionResult(question, 0.0, autograder.possible(question), error=error,
+                          timed_out=timed_out)
 
 
 def _score_question(
@@ -162,7 +166,8 @@ def _score_question(
         )
         for tc, r in zip(test.test_cases, raw, strict=True)
     )
-    return QuestionResult(question, float(test.score), float(test.possible), cases)
+    return QuestionResult(question, float(test.score), float(test.possible), cases,
+                          timed_out=any(r.get("timed_out", False) for r in raw))
 
 
 def _grade_question(
@@ -176,6 +181,7 @@ def _grade_question(
             autograder,
             question,
             f"the tests {outcome.message} (an infinite loop?); the grader stopped them",
+            timed_out=True,
         )
     if outcome.status == "error" or not result_path.is_file():
         return _failed_question(autograder, question, f"the tests could not run: {outcome.message}")
@@ -218,9 +224,7 @@ def _unchanged(cells: list[tuple[int, str]], autograder: Autograder) -> bool:
 
 
 def _timed_out(result: SubmissionResult) -> SubmissionResult:
-    stopped = [q.name for q in result.questions.values()
-               if "in time" in q.error or "stopped them" in q.error
-               or any("in time" in c.message for c in q.cases)]
+    stopped = [q.name for q in result.questions.values() if q.timed_out]
     if stopped and result.status == "ok":
         result.status = "timed out: " + ", ".join(stopped)
     return result
@@ -303,7 +307,8 @@ def _run_case(case: Any, worker: Worker) -> dict[str, Any]:
     try:
         fn(**{p: worker.function(p) for p in inspect.signature(fn).parameters})
     except RemoteError as exc:
-        return {"passed": False, "message": f"your function: {exc}"}
+        return {"passed": False, "message": f"your function: {exc}",
+                "timed_out": isinstance(exc, RemoteTimeout)}
     except Exception as exc:  # the test's own assertion or an error on the returned data
         return {"passed": False, "message": f"{type(exc).__name__}: {exc}"}
     return {"passed": True, "message": ""}
@@ -321,7 +326,7 @@ def _grade_in_sandbox(
 
     redacted = redacted_for(autograder.name)
     overlays = {str(Path(rrmbook.__file__).resolve().parent): redacted} if redacted else None
-    notes: list[str] = []
+    notes: list[str] | None = None                 # the first run's notes on the cells
     questions: dict[str, QuestionResult] = {}
     wall = timeout * (n_cells + 2) + 60.0
     command = worker_command("submission.ipynb", sys.executable, max(1, round(timeout)))
@@ -339,17 +344,18 @@ def _grade_in_sandbox(
                         worker = Worker(box, call_timeout=timeout)
                     except RemoteError as exc:
                         questions[question] = _failed_question(
-                            autograder, question, f"your notebook did not finish running: {exc}")
+                            autograder, question, f"your notebook did not finish running: {exc}",
+                            timed_out=isinstance(exc, RemoteTimeout))
                         worker = None
                         continue
-                    if not notes:
-                        notes = list(worker.notes) or [""]
+                    if notes is None:
+                        notes = list(worker.notes)
                 raw = [_run_case(case, worker) for case in autograder.load_test(question).test_cases]
                 questions[question] = _score_question(autograder, question, raw)
         finally:
             if box is not None:
                 box.close()
-    return SubmissionResult(student, path, questions, [n for n in notes if n])
+    return SubmissionResult(student, path, questions, notes or [])
 
 
 # ------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["encode", "decode", "RemoteError", "Worker", "MAX_MESSAGE_BYTES"]
+__all__ = ["encode", "decode", "RemoteError", "RemoteTimeout", "Worker", "MAX_MESSAGE_BYTES"]
 
 #: the largest message either side accepts (bytes of one JSON line)
 MAX_MESSAGE_BYTES = 64 << 20
@@ -34,6 +34,10 @@ class RemoteError(Exception):
     """A call across the wall failed: the student's function raised (its exception type and
     message, as text), answered with something that is not plain data, or stopped
     answering."""
+
+
+class RemoteTimeout(RemoteError):
+    """The submission did not answer in time (the sandbox has been killed)."""
 
 
 def encode(obj: Any) -> Any:
@@ -127,7 +131,7 @@ class Worker:
     def _receive(self, timeout: float) -> dict:
         line = self.sandbox.read_line(timeout, MAX_MESSAGE_BYTES)
         if line is None:
-            raise RemoteError("no answer from the submission in time (an infinite loop?)")
+            raise RemoteTimeout("no answer from the submission in time (an infinite loop?)")
         try:
             msg = json.loads(line)
         except ValueError as exc:

@@ -288,9 +288,6 @@ def _kill(proc: subprocess.Popen) -> None:
     """Kill the sandbox's process group (bwrap and its PID namespace's first process; the
     kernel then kills everything else in the namespace)."""
     if proc.poll() is None:
-        with_group = getattr(os, "killpg", None)
-        try:
-            with_group(proc.pid, signal.SIGKILL) if with_group else proc.kill()
-        except ProcessLookupError:
-            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
