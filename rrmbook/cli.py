@@ -244,21 +244,26 @@ def cmd_exercises(args) -> int:
 
 def cmd_grade(args) -> int:
     from .teaching import grade_submissions
+    from .teaching.grade import UNSAFE_WARNING
+    from .teaching.sandbox import SandboxUnavailable
 
-    if args.sandbox:
-        from .teaching.sandbox import sandbox_available
-
-        reason = sandbox_available()
-        if reason is not None:
-            print(f"error: --sandbox: {reason}", file=sys.stderr)
+    if args.unsafe_no_sandbox:
+        print(UNSAFE_WARNING, file=sys.stderr)
+        if args.workers > 1:
+            print("error: --workers needs the sandbox (drop --unsafe-no-sandbox)", file=sys.stderr)
             return 2
-    csv_path = grade_submissions(args.submissions, args.out, solutions_dir=args.solutions,
-                                 assignment=args.assignment, timeout_per_cell=args.timeout,
-                                 isolation="sandbox" if args.sandbox else "kernel",
-                                 show_hidden=args.show_hidden, workers=args.workers,
-                                 progress=True)
+    try:
+        csv_path = grade_submissions(
+            args.submissions, args.out, solutions_dir=args.solutions,
+            assignment=args.assignment, timeout_per_cell=args.timeout,
+            isolation="kernel" if args.unsafe_no_sandbox else "sandbox",
+            show_hidden=args.show_hidden, workers=args.workers, progress=True,
+            overwrite=args.overwrite)
+    except (SandboxUnavailable, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"grades: {csv_path}")
-    print(f"feedback: {Path(args.out) / 'feedback'}")
+    print(f"feedback: {csv_path.parent / 'feedback'}")
     return 0
 
 
@@ -370,18 +375,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("grade", help="grade a folder of submitted notebooks")
     sp.add_argument("submissions", help="folder of submitted .ipynb files")
-    sp.add_argument("--out", default="grading-output", help="where grades.csv and feedback/ go")
+    sp.add_argument("--out", default="grading-output",
+                    help="grades.csv and feedback/ go to OUT/<assignment>/")
     sp.add_argument("--solutions", default="solutions", help="instructor sources")
     sp.add_argument("--assignment", default=None,
                     help="solution notebook name without .ipynb (needed when solutions/ has several)")
-    sp.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per cell")
-    sp.add_argument("--sandbox", action="store_true",
-                    help="run each submission in a bubblewrap sandbox and its hidden tests in the "
-                         "grader (in progress, issue 15)")
+    sp.add_argument("--timeout", type=float, default=60.0,
+                    help="seconds of CPU time allowed per cell and per call of a student's function")
+    sp.add_argument("--overwrite", action="store_true",
+                    help="replace an earlier grading of the same assignment in OUT")
+    sp.add_argument("--unsafe-no-sandbox", action="store_true",
+                    help="run student code as you, unsandboxed (where bubblewrap is missing): "
+                         "only for work you trust")
     sp.add_argument("--show-hidden", action="store_true",
                     help="name hidden tests and their failures in the students' feedback")
     sp.add_argument("--workers", type=int, default=1,
-                    help="submissions graded at once (with --sandbox)")
+                    help="submissions graded at once (each in its own sandbox)")
     sp.set_defaults(func=cmd_grade)
     return p
 

@@ -121,13 +121,13 @@ def loop_forever_when_called(nb: nbformat.NotebookNode, function: str, anchor: s
     _insert_before(nb, function, anchor, "    while True:\n        pass\n", marker="while True")
 
 
-def grade_folder(subs: Path, out: Path, name: str, timeout: float) -> Rows:
+def grade_folder(subs: Path, out: Path, name: str, timeout: float, **options) -> Rows:
     """Grade every file in ``subs`` against assignment ``name`` (``solutions/`` holding
-    several) into ``out``, with ``timeout`` seconds per cell; return the rows of
-    ``grades.csv`` by student."""
-    csv_path = grade_submissions(subs, out, solutions_dir=SOLUTIONS, assignment=name,
-                                 timeout_per_cell=timeout)
-    assert csv_path == out / "grades.csv"
+    several) into ``out/name`` (sandboxed, unless ``options`` say otherwise), with
+    ``timeout`` seconds per cell; return the rows of ``grades.csv`` by student."""
+    csv_path = grade_submissions(subs, out.parent, solutions_dir=SOLUTIONS, assignment=name,
+                                 timeout_per_cell=timeout, **options)
+    assert out.name == name and csv_path == out / "grades.csv"
     with csv_path.open() as f:
         rows = {r["student"]: r for r in csv.DictReader(f)}
     possible = rows.pop("points possible")          # the first row: the maximum per column

@@ -241,7 +241,8 @@ def test_autograder_keeps_hidden_tests_and_points(assignment, tmp_path):
 
 def test_public_checks_pass_in_the_exercise_with_the_answers_filled_in(assignment, tmp_path):
     """What a student sees: the exercise notebook with the solution's answer cells pasted in
-    has a ``grader.check`` cell per question and each says all tests passed."""
+    has a ``grader.check`` cell per question and each says all tests passed, also when the
+    student renamed the notebook and keeps other exercises in the same folder."""
     from nbclient import NotebookClient
 
     name = assignment.name
@@ -249,7 +250,12 @@ def test_public_checks_pass_in_the_exercise_with_the_answers_filled_in(assignmen
     nb = suite.read_exercise(name)
     for cell in nb.cells:
         cell.source = answers.get(cell.id, cell.source)
-    nbformat.write(nb, tmp_path / f"{name}.ipynb")  # otter.Notebook reads it from the cwd
+    # otter.Notebook reads the public tests from the notebook's file: a renamed copy, found
+    # among the other assignments' notebooks by its metadata
+    nbformat.write(nb, tmp_path / f"Copy of {name} (mine).ipynb")
+    for other in suite.EXERCISES.glob("*.ipynb"):
+        if other.stem != name:
+            shutil.copy(other, tmp_path / other.name)
     NotebookClient(nb, timeout=60, resources={"metadata": {"path": str(tmp_path)}}).execute()
     checks = [c for c in nb.cells if c.cell_type == "code" and "grader.check(" in c.source]
     assert len(checks) == len(assignment.points)
@@ -281,7 +287,7 @@ def graded(assignment, tmp_path_factory):
         question, line = assignment.loops
         suite.loop_forever_when_called(broken, assignment.functions[question], anchor=line)
         nbformat.write(broken, subs / "broken.ipynb")
-    out = tmp / "out"
+    out = tmp / "out" / assignment.name
     return out, suite.grade_folder(subs, out, assignment.name, assignment.timeout)
 
 
@@ -304,11 +310,21 @@ def test_scores(assignment, graded):
 
 
 def test_solution_has_full_marks_and_no_notes(assignment, graded):
-    out, _ = graded
-    text = suite.feedback(out, "solution")
+    """The exercise with the answers filled in scores full marks with nothing to note; so
+    does the instructor's solution notebook, whose own test cells compare with the library:
+    in the sandbox those comparisons are refused (noted), which costs nothing."""
+    out, rows = graded
     total = sum(assignment.points.values())
     marks = f"{total:g} / {total:g}"  # 10 / 10 for every assignment so far
-    assert f"**{marks}**" in text and "FAILED" not in text and "Notes on your notebook" not in text
+    solved = suite.feedback(out, "solved")
+    assert f"**{marks}**" in solved and "FAILED" not in solved
+    assert "Notes on your notebook" not in solved
+    solution = suite.feedback(out, "solution")
+    assert f"**{marks}**" in solution and "FAILED" not in solution
+    notes = solution.split("## Notes on your notebook", 1)[1:]
+    assert all("is not available while your work is graded" in line
+               for line in "".join(notes).splitlines() if line.startswith("- "))
+    assert rows["solved"]["status"] == rows["solution"]["status"] == "ok"
 
 
 def test_broken_feedback_names_the_exception_and_the_loop(assignment, graded):
@@ -319,7 +335,7 @@ def test_broken_feedback_names_the_exception_and_the_loop(assignment, graded):
     out, _ = graded
     text = suite.feedback(out, "broken")
     assert "RuntimeError: oops" in text
-    assert "the tests did not finish within" in text
+    assert "did not finish within" in text
     intact = [q for q in assignment.points if q not in assignment.lost]
     assert intact
     for question in intact:

@@ -109,6 +109,39 @@ def test_a_fork_bomb_hits_the_process_limit(workdir):
     assert int(res.stdout) < 16
 
 
+def test_the_process_limit_counts_each_sandboxs_own_processes(tmp_path, workdir):
+    """Another sandbox holding most of its processes, and many processes of the user the
+    sandboxes run as, leave a sandbox its whole allowance (the limit is per user
+    namespace), so one submission's fork bomb cannot stop another's grading."""
+    from rrmbook.teaching.sandbox import Sandbox, _sandbox_user
+
+    user = _sandbox_user()
+    others = [subprocess.Popen(["sleep", "60"], user=user[0] if user else None,
+                               group=user[1] if user else None) for _ in range(20)]
+    holder = ("import os, sys, time\nfor _ in range(13):\n    if os.fork() == 0:\n"
+              "        time.sleep(60)\n        os._exit(0)\nprint('holding', flush=True)\n"
+              "time.sleep(60)")
+    try:
+        with Sandbox([sys.executable, "-c", holder], workdir,
+                     Limits(processes=16, cpu_seconds=60, wall_seconds=120)) as box:
+            assert box.read_line(timeout=60) == "holding"
+            res = run("""
+                import os, time
+                n = 0
+                for _ in range(10):
+                    if os.fork() == 0:
+                        time.sleep(5)
+                        os._exit(0)
+                    n += 1
+                print(n)
+                """, tmp_path, Limits(processes=16, cpu_seconds=60, wall_seconds=120))
+    finally:
+        for p in others:
+            p.kill()
+            p.wait()
+    assert res.returncode == 0 and res.stdout.strip() == "10", res.stderr
+
+
 def test_a_huge_allocation_is_stopped_by_the_memory_limit(workdir):
     res = run("""
         try:
@@ -167,6 +200,7 @@ def test_the_command_line_names_every_isolation_flag(workdir):
     assert argv[argv.index("--bind") + 2] == "/sandbox"
     for flag in ("--unshare-all", "--die-with-parent", "--new-session", "--clearenv"):
         assert flag in argv
-    assert argv[-2:] == ["--", "true"]
+    assert argv[-1] == "true" and "--remount-ro" in argv
+    assert "RLIMIT_NPROC" in argv[argv.index("--") + 5]     # set inside, by the shim
     with pytest.raises(ValueError, match="processes"):
         Limits(processes=0)

@@ -51,7 +51,8 @@ __all__ = [
 _KEPT_METADATA = ("kernelspec", "language_info", NOTEBOOK_METADATA_KEY)
 #: A line that only sets up or calls otter's client (init, check and export cells).
 _OTTER_LINE = re.compile(
-    r"\s*(#.*|import otter|grader\s*=\s*otter\.Notebook\(.*\)"
+    r"\s*(#.*|import otter|from rrmbook\.teaching\.check import find_notebook"
+    r"|grader\s*=\s*otter\.Notebook\(.*\)"
     r"|grader\.(check|check_all|export)\(.*\))?\s*"
 )
 
@@ -126,6 +127,19 @@ def _title_first(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+_INIT = re.compile(r"""otter\.Notebook\(\s*["']([^"']+)\.ipynb["']\s*\)""")
+
+
+def _portable_init(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Make otter's init cell find its notebook whatever its file name
+    (:func:`rrmbook.teaching.check.find_notebook`), in place."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and is_otter_cell(cell.source) and _INIT.search(cell.source):
+            cell.source = _INIT.sub(r'otter.Notebook(find_notebook("\1"))', cell.source).replace(
+                "import otter\n", "import otter\nfrom rrmbook.teaching.check import find_notebook\n", 1)
+    return nb
+
+
 def _notebook_text(nb: nbformat.NotebookNode) -> str:
     text = nbformat.writes(nb)
     return text if text.endswith("\n") else text + "\n"
@@ -173,7 +187,7 @@ def build_exercises(
         source_ids = {c.get("id") for c in nbformat.read(solution, as_version=4).cells}
         with tempfile.TemporaryDirectory() as tmp:
             autograder_nb, student_nb = _otter_assign(solution, Path(tmp))
-            student = _title_first(nbformat.read(student_nb, as_version=4))
+            student = _portable_init(_title_first(nbformat.read(student_nb, as_version=4)))
             text = _notebook_text(_normalise(student, source_ids))
             written.append(atomic_write_text(dst_dir / solution.name, text))
             if grading_dir is not None:

@@ -7,12 +7,13 @@ costs the affected question and nothing else, and any unreadable file gets a row
 grader always finishes.  otter's test runner (``TestFile.run``) and its point rules
 (``TestFile.score``) are used as is.
 
-With ``isolation="kernel"`` (the default for now) student code runs with the instructor's
-rights, in a kernel where it could tamper with its own tests.  With ``isolation="sandbox"``
-(issue 15, in progress) the submission runs in a bubblewrap sandbox
+With ``isolation="sandbox"`` (the default) the submission runs in a bubblewrap sandbox
 (:mod:`rrmbook.teaching.sandbox`) and each hidden test runs in the grader's own process
 against stand-ins for the student's functions (:mod:`rrmbook.teaching.remote`), so nothing
-the submission does changes a comparison.
+the submission does changes a comparison.  With ``isolation="kernel"`` (unsafe, for machines
+without bubblewrap, chosen explicitly) student code runs with the instructor's rights, in a
+kernel where it could tamper with its own tests: :data:`UNSAFE_WARNING` says what is then
+not protected.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import inspect
 import io
 import json
 import logging
+import re
 import shutil
 import sys
 import tempfile
@@ -38,8 +40,8 @@ from ..io import atomic_write_text
 from .assign import Autograder, build_autograder, is_otter_cell, solution_notebooks
 from .kernel import Kernel, run_tests_code
 from .protect import redacted_for
-from .remote import RemoteError, RemoteTimeout, Worker, worker_command
-from .sandbox import Limits, Sandbox
+from .remote import RemoteError, RemoteTimeout, StuckCell, Worker, backstop_seconds, worker_command
+from .sandbox import Limits, Sandbox, SandboxUnavailable, sandbox_available
 
 __all__ = [
     "CaseResult",
@@ -48,6 +50,8 @@ __all__ = [
     "feedback_markdown",
     "grade_notebook",
     "grade_submissions",
+    "STATUSES",
+    "UNSAFE_WARNING",
 ]
 
 log = logging.getLogger(__name__)
@@ -78,22 +82,36 @@ class QuestionResult:
     timed_out: bool = False
 
 
-#: the reasons a submission was not graded normally (the ``status`` column of grades.csv;
-#: ``timed out: q2`` names the questions whose tests were stopped)
+#: the reasons a submission was not graded normally (the ``status`` column of grades.csv):
+#: ``timed out: q2`` names the questions whose tests or cells were stopped, ``sandbox
+#: violation: used the network`` what the submission tried that a homework never needs
 STATUSES = ("ok", "not a notebook", "empty", "wrong assignment: <name>",
-            "unchanged from the handout", "timed out: <questions>")
+            "unchanged from the handout", "timed out: <questions>",
+            "sandbox violation: <what>")
+
+#: printed when an instructor grades without the sandbox (``isolation="kernel"``)
+UNSAFE_WARNING = """\
+WARNING: grading WITHOUT the sandbox (--unsafe-no-sandbox).  Student code runs as you, in
+the process that scores it.  Not protected: your files (hidden tests, solutions, other
+submissions, grades.csv) can be read and changed; the scores can be forged by patching
+NumPy, otter or the grader; the library's own answers can be imported; processes can
+outlive grading; there is no network, memory or process limit.  Grade only work you trust.
+"""
 
 
 @dataclass
 class SubmissionResult:
-    """The grade of one submitted file plus notes on cells that failed or were stopped, and
-    its status (:data:`STATUSES`)."""
+    """The grade of one submitted file plus notes on cells that failed or were stopped, what
+    the sandbox noticed (``violations``), the questions of the cells that were stopped
+    (``stopped``: cell number -> question, or None) and its status (:data:`STATUSES`)."""
 
     student: str
     path: Path
     questions: dict[str, QuestionResult]
     notes: list[str] = field(default_factory=list)
     status: str = "ok"
+    violations: list[str] = field(default_factory=list)
+    stopped: dict[int, str | None] = field(default_factory=dict)
 
     @property
     def total(self) -> float:
@@ -223,10 +241,36 @@ def _unchanged(cells: list[tuple[int, str]], autograder: Autograder) -> bool:
         list(_code_cells(nbformat.read(handout, as_version=4))))
 
 
-def _timed_out(result: SubmissionResult) -> SubmissionResult:
+_CHECK = re.compile(r"grader\.check\(\s*[\"'](\w+)[\"']")
+
+
+def _cell_questions(nb: nbformat.NotebookNode) -> dict[int, str]:
+    """Cell number -> the question it answers: that of the next ``grader.check`` cell."""
+    out: dict[int, str] = {}
+    pending: list[int] = []
+    for number, cell in enumerate(nb.cells, start=1):
+        match = _CHECK.search(cell.get("source", "")) if cell.get("cell_type") == "code" else None
+        if match:
+            out.update(dict.fromkeys(pending, match[1]))
+            pending = []
+        else:
+            pending.append(number)
+    return out
+
+
+def _status(result: SubmissionResult, unchanged: bool) -> SubmissionResult:
+    """The status of a graded submission: a sandbox violation first, then what was
+    stopped, then an untouched handout."""
+    if result.violations:
+        kinds = dict.fromkeys(re.sub(r" \(.*\)$", "", v) for v in result.violations)
+        result.status = "sandbox violation: " + "; ".join(kinds)
+        return result
     stopped = [q.name for q in result.questions.values() if q.timed_out]
-    if stopped and result.status == "ok":
-        result.status = "timed out: " + ", ".join(stopped)
+    stopped += [q or f"cell {n}" for n, q in sorted(result.stopped.items())]
+    if stopped:
+        result.status = "timed out: " + ", ".join(dict.fromkeys(stopped))
+    elif unchanged:
+        result.status = "unchanged from the handout"
     return result
 
 
@@ -239,15 +283,18 @@ def grade_notebook(
     autograder: Autograder,
     timeout_per_cell: float = 30.0,
     student: str | None = None,
-    isolation: str = "kernel",
+    isolation: str = "sandbox",
 ) -> SubmissionResult:
     """Grade one submitted notebook; never raises.
 
-    The submission's code cells (otter's own init/check cells excepted) run in order in a fresh
-    kernel whose working directory is a temporary folder, each with ``timeout_per_cell`` seconds;
-    errors and stopped cells are noted and execution goes on.  Then each question's tests run in
-    the same kernel, each as one cell with the same limit.  A file that is not a readable notebook
-    gets zero points and a note.  ``isolation="sandbox"``: see :func:`_grade_in_sandbox`.
+    ``isolation="sandbox"`` (the default): see :func:`_grade_in_sandbox`; each cell and each
+    call of a student's function has ``timeout_per_cell`` seconds of CPU time.
+    ``isolation="kernel"`` (unsafe: :data:`UNSAFE_WARNING`): the submission's code cells
+    (otter's own init/check cells excepted) run in order in a fresh kernel whose working
+    directory is a temporary folder, each with ``timeout_per_cell`` seconds; then each
+    question's tests run in the same kernel, each as one cell with the same limit.  Either
+    way errors and stopped cells are noted and execution goes on, and a file that is not a
+    readable notebook gets zero points and a note.
     """
     if isolation not in ISOLATIONS:
         raise ValueError(f"isolation must be one of {ISOLATIONS}, got {isolation!r}")
@@ -270,12 +317,12 @@ def grade_notebook(
         return _zero_result(student, path, autograder, skip[1], skip[0])
     try:
         if isolation == "sandbox":
-            result = _grade_in_sandbox(student, path, len(cells), autograder, timeout_per_cell)
+            result = _grade_in_sandbox(student, path, nb, autograder, timeout_per_cell)
         else:
             result = _grade_cells(student, path, cells, autograder, timeout_per_cell)
-        if _unchanged(cells, autograder):
-            result.status = "unchanged from the handout"
-        return _timed_out(result)
+        questions = _cell_questions(nb)
+        result.stopped = {n: questions.get(n) for n in result.stopped}
+        return _status(result, _unchanged(cells, autograder))
     except Exception as exc:  # the grader itself failed on this file: zeros, go on with the next
         log.exception("grading %s failed", path)
         return _zero_result(
@@ -289,16 +336,18 @@ def grade_notebook(
 def _grade_cells(
     student: str, path: Path, cells: list[tuple[int, str]], autograder: Autograder, timeout: float
 ) -> SubmissionResult:
-    notes = []
+    notes, stopped = [], {}
     with tempfile.TemporaryDirectory() as tmp, Kernel(Path(tmp), timeout) as kernel:
         for number, source in cells:
             outcome = kernel.run(source)
+            if outcome.status == "timeout":
+                stopped[number] = None
             if outcome.status != "ok":
                 stopped = "; the grader stopped it" if outcome.status == "timeout" else ""
                 notes.append(f"cell {number} (`{_first_line(source)}`): "
                              f"{outcome.message[:300]}{stopped}")
         questions = {q: _grade_question(kernel, autograder, q, Path(tmp)) for q in autograder.tests}
-    return SubmissionResult(student, path, questions, notes)
+    return SubmissionResult(student, path, questions, notes, stopped=stopped)
 
 
 def _run_case(case: Any, worker: Worker) -> dict[str, Any]:
@@ -314,48 +363,130 @@ def _run_case(case: Any, worker: Worker) -> dict[str, Any]:
     return {"passed": True, "message": ""}
 
 
+#: cells that never end (or end the worker) that the grader leaves out before giving up
+MAX_STUCK_CELLS = 5
+
+
+class _Session:
+    """The sandboxed worker of one submission, restarted when it dies, without the cells
+    that never ended; collects what every run reported."""
+
+    def __init__(self, path: Path, nb: nbformat.NotebookNode, autograder: Autograder,
+                 timeout: float, folder: str) -> None:
+        import rrmbook
+
+        redacted = redacted_for(autograder.name)
+        self.overlays = ({str(Path(rrmbook.__file__).resolve().parent): redacted}
+                         if redacted else None)
+        self.folder, self.timeout = folder, timeout
+        n_cases = sum(len(autograder.load_test(q).test_cases) for q in autograder.tests)
+        budget = timeout * (len(nb.cells) + n_cases + 2)
+        self.limits = Limits(cpu_seconds=int(budget) + 60,
+                             wall_seconds=backstop_seconds(timeout) * (len(nb.cells) + 2)
+                             + budget + 60.0)
+        self.box: Sandbox | None = None
+        self.worker: Worker | None = None
+        self.skip: list[int] = []
+        self.stopped: set[int] = set()
+        self.notes: list[str] | None = None         # the first complete run's notes
+        self.stuck_notes: list[str] = []
+        self.violations: list[str] = []
+        self.failed: RemoteError | None = None      # why no worker starts, once known
+        self.used: list[str] = []                   # protected functions used in the tests
+
+    def _start(self) -> Sandbox:
+        command = worker_command("submission.ipynb", sys.executable, self.timeout, self.skip)
+        return Sandbox(command, self.folder, self.limits, self.overlays).__enter__()
+
+    def worker_or_none(self) -> Worker | None:
+        """A live worker, starting one if needed (raises RemoteError if none starts)."""
+        if self.worker is not None and self.worker.alive:
+            return self.worker
+        self.close()
+        if self.failed is not None:
+            raise self.failed
+        while True:
+            self.box = self._start()
+            try:
+                self.worker = Worker(self.box, call_timeout=self.timeout)
+                break
+            except StuckCell as exc:
+                self.box.close()
+                if exc.timed_out:
+                    self.stopped.add(exc.cell)
+                if len(self.skip) >= MAX_STUCK_CELLS:
+                    self.failed = exc
+                    raise
+                self.skip.append(exc.cell)
+                self.stuck_notes.append(f"{exc}; the grader ran the notebook again without it")
+            except RemoteError as exc:
+                self.box.close()
+                self.failed = exc
+                raise
+        if self.notes is None:
+            self.notes = self.stuck_notes + list(self.worker.notes)
+        self.stopped.update(self.worker.stopped)
+        return self.worker
+
+    def collect(self) -> None:
+        """Add what the current worker reported to the submission's violations."""
+        if self.worker is None:
+            return
+        reported = self.worker.violations + [
+            f"used {name} (a function a question asks you to write)" for name in self.used]
+        for item in reported:
+            if item not in self.violations:
+                self.violations.append(item)
+
+    def close(self) -> None:
+        self.collect()
+        if self.box is not None:
+            self.box.close()
+        self.box = self.worker = None
+
+
 def _grade_in_sandbox(
-    student: str, path: Path, n_cells: int, autograder: Autograder, timeout: float
+    student: str, path: Path, nb: nbformat.NotebookNode, autograder: Autograder, timeout: float
 ) -> SubmissionResult:
     """The submission runs in a sandbox on a copy of itself, seeing a copy of ``rrmbook`` in
     which the functions the questions ask for raise (:mod:`~rrmbook.teaching.protect`);
     every hidden test runs in this process and calls the student's functions across the
-    wall with plain data.  A question whose calls stop answering gets a fresh sandbox for
-    the next one."""
-    import rrmbook
-
-    redacted = redacted_for(autograder.name)
-    overlays = {str(Path(rrmbook.__file__).resolve().parent): redacted} if redacted else None
-    notes: list[str] | None = None                 # the first run's notes on the cells
+    wall with plain data.  A cell that cannot be stopped is left out of a fresh sandbox; a
+    question whose calls stop answering gets a fresh sandbox for the next one; a question
+    during whose tests the submission called a protected function scores 0."""
     questions: dict[str, QuestionResult] = {}
-    wall = timeout * (n_cells + 2) + 60.0
-    command = worker_command("submission.ipynb", sys.executable, max(1, round(timeout)))
     with tempfile.TemporaryDirectory() as src:
         shutil.copy(path, Path(src) / "submission.ipynb")
-        box: Sandbox | None = None
-        worker: Worker | None = None
+        session = _Session(path, nb, autograder, timeout, src)
         try:
             for question in autograder.tests:
-                if worker is None or not box.alive:
-                    if box is not None:
-                        box.close()
-                    box = Sandbox(command, src, Limits(wall_seconds=wall), overlays).__enter__()
-                    try:
-                        worker = Worker(box, call_timeout=timeout)
-                    except RemoteError as exc:
-                        questions[question] = _failed_question(
-                            autograder, question, f"your notebook did not finish running: {exc}",
-                            timed_out=isinstance(exc, RemoteTimeout))
-                        worker = None
-                        continue
-                    if notes is None:
-                        notes = list(worker.notes)
+                try:
+                    worker = session.worker_or_none()
+                except RemoteError as exc:
+                    questions[question] = _failed_question(
+                        autograder, question, f"your notebook did not finish running: {exc}",
+                        timed_out=isinstance(exc, RemoteTimeout))
+                    continue
+                before = len(worker.protected)
                 raw = [_run_case(case, worker) for case in autograder.load_test(question).test_cases]
-                questions[question] = _score_question(autograder, question, raw)
+                result = _score_question(autograder, question, raw)
+                used = worker.protected[before:]
+                session.used += [name for name in used if name not in session.used]
+                if used:
+                    result = QuestionResult(
+                        question, 0.0, result.possible, result.cases,
+                        error=f"your answer used {', '.join(used)}, which the question asks "
+                              "you to write", timed_out=result.timed_out)
+                questions[question] = result
+                session.collect()
         finally:
-            if box is not None:
-                box.close()
-    return SubmissionResult(student, path, questions, notes or [])
+            session.close()
+    return SubmissionResult(student, path, questions,
+                            (session.notes or session.stuck_notes) + [
+                                f"the sandbox noticed that your notebook {v}"
+                                for v in session.violations],
+                            violations=session.violations,
+                            stopped=dict.fromkeys(sorted(session.stopped)))
 
 
 # ------------------------------------------------------------------------------------------
@@ -450,25 +581,44 @@ def _find_solution(solutions_dir: Path, assignment: str | None) -> Path:
     return solutions_dir / f"{assignment}.ipynb"
 
 
+def _output_folder(out_dir: Path, assignment: str, overwrite: bool) -> Path:
+    """``out_dir/<assignment>``, refused if it holds an earlier grading unless ``overwrite``
+    (then emptied)."""
+    folder = out_dir / assignment
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"out_dir: {folder} exists and is not a folder")
+    if folder.is_dir() and any(folder.iterdir()):
+        if not overwrite:
+            raise ValueError(
+                f"out_dir: {folder} already holds a grading of {assignment}; move it away, or "
+                "pass overwrite=True (CLI: --overwrite) to replace it")
+        shutil.rmtree(folder)
+    return folder
+
+
 def grade_submissions(
     submissions_dir: str | Path,
     out_dir: str | Path,
     solutions_dir: str | Path = "solutions",
     assignment: str | None = None,
     timeout_per_cell: float = 30.0,
-    isolation: str = "kernel",
+    isolation: str = "sandbox",
     show_hidden: bool = False,
     workers: int = 1,
     progress: bool = False,
+    overwrite: bool = False,
 ) -> Path:
     """Grade every file in ``submissions_dir`` against one assignment and return the CSV path.
 
     ``assignment`` is the stem of a notebook in ``solutions_dir`` (optional when there is only
-    one).  Writes ``out_dir/grades.csv`` (columns ``student, file, <question>..., total,
-    status``, the first row the points possible; the student is the file name without
-    extension, the status one of :data:`STATUSES`), ``out_dir/feedback/<student>.md`` and the
-    autograder used, with the hidden tests, in ``out_dir/autograder/``.  One bad file never stops
-    the run: it gets zeros and a feedback note.  ``isolation``: see :func:`grade_notebook`;
+    one).  Everything goes to ``out_dir/<assignment>/``, which must be new or empty unless
+    ``overwrite``: ``grades.csv`` (columns ``student, file, <question>..., total, status``,
+    the first row the points possible; the student is the file name without extension, the
+    status one of :data:`STATUSES`), ``feedback/<student>.md`` and the autograder used, with
+    the hidden tests, in ``autograder/``.  One bad file never stops the run: it gets zeros
+    and a feedback note.  ``isolation``: ``"sandbox"`` (the default; raises
+    :class:`~rrmbook.teaching.sandbox.SandboxUnavailable` before any work where no sandbox
+    starts) or ``"kernel"`` (unsafe: :data:`UNSAFE_WARNING`), see :func:`grade_notebook`;
     ``show_hidden``: see :func:`feedback_markdown`; ``workers`` submissions are graded at
     once (sandboxed grading only); ``progress`` shows a bar with the time left.
     """
@@ -480,11 +630,14 @@ def grade_submissions(
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     if workers > 1 and isolation != "sandbox":
         raise ValueError("workers > 1 needs isolation='sandbox' (kernels are graded one at a time)")
-    out_dir = Path(out_dir)
     files = _submission_files(Path(submissions_dir))
     solution = _find_solution(Path(solutions_dir), assignment)
-    autograder = build_autograder(solution, out_dir / "autograder")
-    shutil.rmtree(out_dir / "feedback", ignore_errors=True)  # no stale files from an earlier run
+    if isolation == "sandbox" and (reason := sandbox_available()) is not None:
+        raise SandboxUnavailable(
+            f"cannot grade in a sandbox: {reason}.  Install bubblewrap, or grade trusted work "
+            "with isolation='kernel' (CLI: --unsafe-no-sandbox)")
+    out = _output_folder(Path(out_dir), solution.stem, overwrite)
+    autograder = build_autograder(solution, out / "autograder")
     from concurrent.futures import ThreadPoolExecutor
 
     from tqdm.auto import tqdm
@@ -496,7 +649,7 @@ def grade_submissions(
                                 isolation=isolation)
         log.info("%s: %s / %s (%.1f s)", path.name, _points(result.total),
                  _points(result.possible), time.perf_counter() - start)
-        atomic_write_text(out_dir / "feedback" / f"{student}.md",
+        atomic_write_text(out / "feedback" / f"{student}.md",
                           feedback_markdown(result, autograder.name, show_hidden))
         return result
 
@@ -509,4 +662,4 @@ def grade_submissions(
             results.append(result)
             bar.update()
     bar.close()
-    return atomic_write_text(out_dir / "grades.csv", _grades_csv(results, autograder))
+    return atomic_write_text(out / "grades.csv", _grades_csv(results, autograder))

@@ -5,8 +5,10 @@ A student who answers "write the collision rule" with ``from rrmbook.conflict im
 conflict_success as success`` would pass every hidden test.  In a sandbox the ``rrmbook``
 package is seen read-only, so the grader binds over it a copy in which each protected
 function's body is replaced by one ``raise`` (:func:`redacted_package`): importing still
-works, calling fails with a message that says why, and the hidden tests (which run in the
-grader, on the real library) report the failure as the question's.
+works, calling fails with a message that says why (:func:`refuse`, which also records the
+call, so the worker can report it and the grader give the question no points), and the
+hidden tests (which run in the grader, on the real library) report the failure as the
+question's.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["PROTECTED", "redacted_package", "redacted_for", "NOT_AVAILABLE"]
+__all__ = ["PROTECTED", "CALLED", "NOT_AVAILABLE", "redacted_package", "redacted_for", "refuse"]
 
 #: assignment -> the library functions its questions ask for (``module.function``)
 PROTECTED: dict[str, tuple[str, ...]] = {
@@ -37,6 +39,16 @@ PROTECTED: dict[str, tuple[str, ...]] = {
 
 NOT_AVAILABLE = "{name} is not available while your work is graded: the question asks you to write it"
 
+#: the protected functions called in this process (in a sandbox, by the submission)
+CALLED: list[str] = []
+
+
+def refuse(name: str) -> RuntimeError:
+    """Record that the protected function ``name`` was called; the error to raise."""
+    if name not in CALLED:
+        CALLED.append(name)
+    return RuntimeError(NOT_AVAILABLE.format(name=name))
+
 
 def _module_file(package: Path, module: str) -> Path:
     parts = module.split(".")[1:]                     # below the package itself
@@ -45,8 +57,8 @@ def _module_file(package: Path, module: str) -> Path:
 
 
 def _redact(file: Path, function: str, dotted: str) -> None:
-    """Replace the body of module-level ``function`` in ``file`` by one ``raise`` (its
-    signature and docstring stay)."""
+    """Replace the body of module-level ``function`` in ``file`` by one ``raise`` of
+    :func:`refuse` (its signature and docstring stay)."""
     text = file.read_text()
     lines = text.splitlines(keepends=True)
     node = next((n for n in ast.parse(text).body
@@ -61,8 +73,8 @@ def _redact(file: Path, function: str, dotted: str) -> None:
     if first.lineno == node.lineno or (doc and len(body) == 1):
         raise ValueError(f"{dotted}: write the function's body on its own lines to protect it")
     indent = lines[first.lineno - 1][: len(lines[first.lineno - 1]) - len(lines[first.lineno - 1].lstrip())]
-    message = NOT_AVAILABLE.format(name=dotted)
-    new = lines[: first.lineno - 1] + [f"{indent}raise RuntimeError({message!r})\n"] + lines[node.end_lineno:]
+    refusal = f"raise __import__('rrmbook.teaching.protect', fromlist=['refuse']).refuse({dotted!r})"
+    new = lines[: first.lineno - 1] + [f"{indent}{refusal}\n"] + lines[node.end_lineno:]
     file.write_text("".join(new))
 
 

@@ -23,7 +23,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["encode", "decode", "RemoteError", "RemoteTimeout", "Worker", "MAX_MESSAGE_BYTES"]
+__all__ = ["encode", "decode", "RemoteError", "RemoteTimeout", "StuckCell", "Worker",
+           "MAX_MESSAGE_BYTES", "backstop_seconds"]
 
 #: the largest message either side accepts (bytes of one JSON line)
 MAX_MESSAGE_BYTES = 64 << 20
@@ -37,7 +38,29 @@ class RemoteError(Exception):
 
 
 class RemoteTimeout(RemoteError):
-    """The submission did not answer in time (the sandbox has been killed)."""
+    """The submission did not answer in time (the worker stopped the call, or the sandbox
+    has been killed: see :attr:`Worker.alive`)."""
+
+
+class StuckCell(RemoteTimeout):
+    """A code cell of the submission ran past every limit (it swallowed the worker's
+    interruption) or ended the worker; the sandbox has been killed.  ``cell`` is its
+    number, ``timed_out`` which of the two."""
+
+    def __init__(self, cell: int, seconds: float, cause: RemoteError) -> None:
+        self.cell, self.timed_out = cell, isinstance(cause, RemoteTimeout)
+        what = (f"did not finish within {seconds:g} s and could not be interrupted"
+                if self.timed_out else "ended the notebook's process")
+        super().__init__(f"cell {cell} {what}")
+
+
+def backstop_seconds(seconds: float) -> float:
+    """The grader's wall-clock limit for a cell or call that the worker limits to
+    ``seconds`` of CPU time: generous, since the worker stops it first unless the code
+    swallows the interruption, and a busy machine stretches wall time."""
+    from .worker import WALL_FACTOR
+
+    return seconds * WALL_FACTOR + 10.0
 
 
 def encode(obj: Any) -> Any:
@@ -115,22 +138,67 @@ class Worker:
     """A sandboxed worker that has run a submission's code cells and answers calls.
 
     ``sandbox`` is a started :class:`~rrmbook.teaching.sandbox.Sandbox` running
-    ``python -m rrmbook.teaching.worker NOTEBOOK``; ``call_timeout`` bounds each call."""
+    ``python -m rrmbook.teaching.worker NOTEBOOK SECONDS``; ``call_timeout`` is those
+    seconds (of CPU time, for each cell and each call; the grader waits
+    :func:`backstop_seconds` of wall time).  Raises :class:`StuckCell` when a cell never
+    ends, :class:`RemoteError` when the worker does not start."""
 
     def __init__(self, sandbox, call_timeout: float = 30.0) -> None:
         self.sandbox = sandbox
         self.call_timeout = call_timeout
-        ready = self._receive(timeout=sandbox.limits.wall_seconds)
+        #: what the worker reported the submission did that a homework never needs
+        self.violations: list[str] = []
+        #: protected library functions the submission called (cumulative)
+        self.protected: list[str] = []
+        cell = 0
+        while True:
+            try:
+                ready = self._receive(timeout=backstop_seconds(call_timeout))
+            except RemoteError as exc:
+                if cell and not self._past_deadline():
+                    raise StuckCell(cell, call_timeout, exc) from None
+                raise
+            if isinstance(ready.get("cell"), int):
+                cell = ready["cell"]
+                continue
+            break
         if ready.get("ready") is not True:
             raise RemoteError("the worker did not start")
         #: notes on the submission's cells (errors, stopped cells), from the worker
         self.notes: list[str] = [str(n) for n in ready.get("notes", [])][:50]
         #: names the notebook defined
         self.names: set[str] = {str(n) for n in ready.get("names", [])}
+        #: numbers of the cells the worker stopped
+        self.stopped: list[int] = [int(n) for n in ready.get("stopped", [])
+                                   if isinstance(n, int)][:50]
+        self._reports(ready)
+
+    def _past_deadline(self) -> bool:
+        import time
+
+        return time.monotonic() >= self.sandbox._deadline
+
+    @property
+    def alive(self) -> bool:
+        """Whether the sandboxed worker still answers (it does after a stopped call)."""
+        return self.sandbox.alive
+
+    def _reports(self, msg: dict) -> None:
+        for key, seen in (("violations", self.violations), ("protected", self.protected)):
+            items = msg.get(key, [])
+            for item in (items if isinstance(items, list) else [])[:20]:
+                if str(item)[:200] not in seen:
+                    seen.append(str(item)[:200])
 
     def _receive(self, timeout: float) -> dict:
+        import time
+
+        start = time.monotonic()
         line = self.sandbox.read_line(timeout, MAX_MESSAGE_BYTES)
         if line is None:
+            if time.monotonic() - start < 0.9 * timeout and not self._past_deadline():
+                raise RemoteError("the submission's process ended (it exited, or was killed "
+                                  "at a limit of the sandbox)")
             raise RemoteTimeout("no answer from the submission in time (an infinite loop?)")
         try:
             msg = json.loads(line)
@@ -142,18 +210,23 @@ class Worker:
                               "not a message")
         return msg
 
-    def call(self, name: str, *args: Any) -> Any:
-        """``name(*args)`` in the worker; returns the decoded result, and copies the
-        arguments' state after the call into ``args``."""
-        self.sandbox.write_line(json.dumps({"call": name, "args": encode(list(args))}))
-        msg = self._receive(self.call_timeout)
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """``name(*args, **kwargs)`` in the worker; returns the decoded result, and copies
+        the arguments' state after the call into ``args`` and ``kwargs``."""
+        self.sandbox.write_line(json.dumps({"call": name, "args": encode(list(args)),
+                                            "kwargs": encode(kwargs)}))
+        msg = self._receive(backstop_seconds(self.call_timeout))
+        self._reports(msg)
         if not msg.get("ok"):
-            raise RemoteError(str(msg.get("error", "the call failed"))[:500])
+            error = RemoteTimeout if msg.get("timed_out") is True else RemoteError
+            raise error(str(msg.get("error", "the call failed"))[:500])
         try:
             result, after = decode(msg["result"]), decode(msg["args"])
+            after_kwargs = decode(msg.get("kwargs", encode({})))
         except (KeyError, ValueError, TypeError) as exc:
             raise RemoteError(f"the answer could not be read ({exc})") from exc
         _copy_back(list(args), after)
+        _copy_back(kwargs, after_kwargs)
         return result
 
     def function(self, name: str) -> Callable[..., Any] | None:
@@ -162,14 +235,17 @@ class Worker:
         if name not in self.names:
             return None
 
-        def stand_in(*args: Any) -> Any:
-            return self.call(name, *args)
+        def stand_in(*args: Any, **kwargs: Any) -> Any:
+            return self.call(name, *args, **kwargs)
 
         stand_in.__name__ = name
         return stand_in
 
 
-def worker_command(notebook: str | Path, python: str, cell_seconds: int = 60) -> list[str]:
+def worker_command(notebook: str | Path, python: str, cell_seconds: float = 60,
+                   skip: list[int] | tuple[int, ...] = ()) -> list[str]:
     """The command that runs the worker inside a sandbox on ``notebook`` (a path inside),
-    giving each of its code cells ``cell_seconds``."""
-    return [python, "-I", "-m", "rrmbook.teaching.worker", str(notebook), str(int(cell_seconds))]
+    giving each of its code cells and each call ``cell_seconds`` of CPU time and leaving
+    out the cells numbered in ``skip``."""
+    return [python, "-I", "-m", "rrmbook.teaching.worker", str(notebook), f"{cell_seconds:g}",
+            ",".join(str(int(n)) for n in skip)]

@@ -11,14 +11,16 @@ unprivileged user through user namespaces.  A sandboxed command:
   environment, the ``rrmbook`` package and the system libraries, an empty ``/tmp``, and one
   writable folder, ``/sandbox``, which is a *copy* prepared by the caller: nothing of the
   instructor's (home, solutions, hidden tests, other submissions, output folder) exists
-  inside;
-- starts with an empty environment (``HOME=/sandbox``), so no instructor variable leaks in;
+  inside, and nothing else is writable;
+- starts with an empty environment (``HOME=/sandbox``), so no instructor variable leaks in,
+  and with one thread per numerical library, so its CPU time is its wall time;
 - has per-process limits (:class:`Limits`): CPU seconds (``RLIMIT_CPU``), address space
   (``RLIMIT_AS``), processes (``RLIMIT_NPROC``) and file size (``RLIMIT_FSIZE``), and a
   wall-clock limit enforced from outside.
 
-``RLIMIT_NPROC`` does not bind root, so a grader running as root starts the sandbox as the
-unprivileged user ``nobody`` (uid 65534).  What is *not* protected: the memory limit is per
+``RLIMIT_NPROC`` is set inside the sandbox, where it counts only the sandbox's processes
+(Linux >= 5.14), and it does not bind root, so a grader running as root starts the sandbox as
+the unprivileged user ``nobody`` (uid 65534).  What is *not* protected: the memory limit is per
 process (up to ``processes`` x ``memory_bytes`` in all), and a sandbox can use all cores
 until its CPU limit; a cgroup would bound both, but needs privileges most instructors lack.
 """
@@ -52,6 +54,10 @@ SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/bin", "/etc/alternatives", "/etc/ld.
                 "/etc/localtime")
 
 
+#: variables that make NumPy's, PyTorch's and BLAS's thread pools use one thread
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 class SandboxUnavailable(RuntimeError):
     """No sandbox can be started on this machine (the message says why)."""
 
@@ -82,13 +88,21 @@ class Limits:
             raise ValueError(f"wall_seconds must be > 0, got {self.wall_seconds!r}")
 
     def apply(self) -> None:
-        """Set the limits on the calling process (run in the child before ``exec``)."""
+        """Set the per-process limits on the calling process (run in the child before
+        ``exec``).  The process limit is set inside the sandbox instead (:data:`_SHIM`)."""
         for res, value in ((resource.RLIMIT_CPU, self.cpu_seconds),
                            (resource.RLIMIT_AS, self.memory_bytes),
-                           (resource.RLIMIT_NPROC, self.processes),
                            (resource.RLIMIT_FSIZE, self.file_bytes),
                            (resource.RLIMIT_CORE, 0)):
             resource.setrlimit(res, (value, value))
+
+
+#: run first inside the sandbox: set ``RLIMIT_NPROC`` there, then become the command.  Set
+#: inside the sandbox's user namespace, the limit counts the sandbox's own processes only
+#: (Linux >= 5.14 counts them per user namespace): the instructor's processes, and those of
+#: other sandboxes graded at the same time, neither use it up nor are limited by it.
+_SHIM = ("import os, resource, sys; n = int(sys.argv[1]); "
+         "resource.setrlimit(resource.RLIMIT_NPROC, (n, n)); os.execv(sys.argv[2], sys.argv[2:])")
 
 
 @dataclass(frozen=True)
@@ -126,9 +140,11 @@ def _sandbox_user() -> tuple[int, int] | None:
 
 def sandbox_argv(command: Sequence[str], workdir: str | Path,
                  readonly: Sequence[str | Path] | None = None,
-                 overlays: dict[str, str | Path] | None = None) -> list[str]:
+                 overlays: dict[str, str | Path] | None = None,
+                 processes: int = Limits.processes) -> list[str]:
     """The ``bwrap`` command line that runs ``command`` in a sandbox whose only writable
-    folder is ``workdir``, seen inside as :data:`WORKDIR` (the working directory).
+    folder is ``workdir``, seen inside as :data:`WORKDIR` (the working directory), with
+    at most ``processes`` processes.  ``command[0]`` must be a path seen inside.
     ``overlays`` maps a path seen inside to a folder shown there instead, read-only (the
     grader's redacted copy of the package, :mod:`rrmbook.teaching.protect`)."""
     bwrap = shutil.which("bwrap")
@@ -147,8 +163,13 @@ def sandbox_argv(command: Sequence[str], workdir: str | Path,
     argv += ["--bind", str(Path(workdir).resolve()), WORKDIR, "--chdir", WORKDIR,
              "--clearenv", "--setenv", "HOME", WORKDIR, "--setenv", "TMPDIR", "/tmp",
              "--setenv", "PATH", f"{python_bin}:/usr/bin:/bin",
-             "--setenv", "MPLBACKEND", "Agg", "--setenv", "PYTHONDONTWRITEBYTECODE", "1",
-             "--"]
+             "--setenv", "MPLBACKEND", "Agg", "--setenv", "PYTHONDONTWRITEBYTECODE", "1"]
+    for var in THREAD_VARIABLES:          # one thread each: CPU time is then wall time
+        argv += ["--setenv", var, "1"]
+    # the folders bwrap made for its mount points stay, read-only: /sandbox and /tmp are
+    # the only places a sandbox can write
+    argv += ["--remount-ro", "/", "--", sys.executable, "-I", "-S", "-c", _SHIM,
+             str(int(processes))]
     return argv + [str(c) for c in command]
 
 
@@ -221,7 +242,8 @@ class Sandbox:
                 for path in [self.workdir, *self.workdir.rglob("*")]:
                     os.chown(path, *user, follow_symlinks=False)
             self.proc = subprocess.Popen(
-                sandbox_argv(self.command, self.workdir, overlays=self.overlays),
+                sandbox_argv(self.command, self.workdir, overlays=self.overlays,
+                             processes=self.limits.processes),
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE if self.capture_stderr else subprocess.DEVNULL,
                 preexec_fn=self.limits.apply,
