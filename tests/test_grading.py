@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import copy
 import importlib
+import os
 import shutil
+import subprocess
 import sys
 
 import pytest
@@ -217,3 +219,53 @@ def test_grading_module_is_a_deprecated_shim(monkeypatch):
     assert grading.__all__ == rrmbook.teaching.__all__
     for name in rrmbook.teaching.__all__:
         assert getattr(grading, name) is getattr(rrmbook.teaching, name), name
+
+
+# ------------------------------------------------------------------------------------------
+# the same grades on a busy machine
+# ------------------------------------------------------------------------------------------
+
+
+def test_grades_and_feedback_do_not_depend_on_machine_load(graded):
+    """The folder of broken submissions graded again while a CPU hog keeps every core busy:
+    the same grades.csv and the same feedback, word for word (limits are CPU time)."""
+    out, rows = graded
+    subs = out.parents[1] / "submissions"
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True:\n    pass"])
+            for _ in range(os.cpu_count() or 2)]
+    try:
+        loaded_out = out.parents[1] / "loaded" / NAME
+        loaded = suite.grade_folder(subs, loaded_out, NAME, TIMEOUT)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert loaded == rows
+    assert (loaded_out / "grades.csv").read_text() == (out / "grades.csv").read_text()
+    for student in rows:
+        assert suite.feedback(loaded_out, student) == suite.feedback(out, student), student
+
+
+# ------------------------------------------------------------------------------------------
+# grading without the sandbox, from the command line
+# ------------------------------------------------------------------------------------------
+
+
+def test_the_cli_grades_in_the_sandbox_and_warns_when_told_not_to(tmp_path, capsys):
+    from rrmbook.cli import main
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copy(SOLUTIONS / f"{NAME}.ipynb", subs / "good.ipynb")
+    args = [subs, "--out", tmp_path / "out", "--solutions", SOLUTIONS, "--assignment", NAME]
+    args = ["grade", *map(str, args)]
+    assert main(args) == 0
+    first = capsys.readouterr()
+    assert "WARNING" not in first.err and f"grades: {tmp_path / 'out' / NAME / 'grades.csv'}" in first.out
+    assert main(args) == 2                               # an earlier grading is kept
+    assert "already holds a grading" in capsys.readouterr().err
+    assert main([*args, "--overwrite", "--unsafe-no-sandbox"]) == 0
+    unsafe = capsys.readouterr()
+    assert "WARNING: grading WITHOUT the sandbox" in unsafe.err and "Not protected" in unsafe.err
+    assert "good,good.ipynb,4,4,2,10,ok" in (tmp_path / "out" / NAME / "grades.csv").read_text()
+    assert main([*args, "--overwrite", "--unsafe-no-sandbox", "--workers", "2"]) == 2
