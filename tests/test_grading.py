@@ -269,3 +269,14 @@ def test_the_cli_grades_in_the_sandbox_and_warns_when_told_not_to(tmp_path, caps
     assert "WARNING: grading WITHOUT the sandbox" in unsafe.err and "Not protected" in unsafe.err
     assert "good,good.ipynb,4,4,2,10,ok" in (tmp_path / "out" / NAME / "grades.csv").read_text()
     assert main([*args, "--overwrite", "--unsafe-no-sandbox", "--workers", "2"]) == 2
+
+
+def test_without_a_sandbox_grading_is_refused_before_any_work(tmp_path, monkeypatch):
+    import rrmbook.teaching.grade as grade
+    from rrmbook.teaching.sandbox import SandboxUnavailable
+
+    monkeypatch.setattr(grade, "sandbox_available", lambda: "bubblewrap is not installed")
+    (tmp_path / "subs").mkdir()
+    with pytest.raises(SandboxUnavailable, match="--unsafe-no-sandbox"):
+        grade_submissions(tmp_path / "subs", tmp_path / "out", SOLUTIONS, NAME)
+    assert not (tmp_path / "out").exists()
