@@ -118,3 +118,17 @@ def test_errors_and_endless_calls_come_back_as_remote_errors(tmp_path):
         assert time.monotonic() - start < 30
         with pytest.raises(RemoteError):                         # the sandbox is gone now
             worker.call("boom", 1)
+
+
+@needs_sandbox
+def test_values_cross_as_plain_data_for_questions_whose_answer_is_a_number(tmp_path):
+    folder = _notebook(tmp_path, "import numpy as np\npredicted = [1, 3]\n"
+                       "curve = np.arange(3.0)\nthing = object()")
+    with Sandbox(worker_command("submission.ipynb", sys.executable), folder,
+                 Limits(wall_seconds=120)) as box:
+        worker = Worker(box, call_timeout=5)
+        assert worker.value("predicted") == [1, 3]
+        assert np.array_equal(worker.value("curve"), [0.0, 1.0, 2.0])
+        assert worker.value("undefined") is None
+        with pytest.raises(RemoteError, match="cannot cross"):
+            worker.value("thing")

@@ -351,10 +351,12 @@ def _grade_cells(
 
 
 def _run_case(case: Any, worker: Worker) -> dict[str, Any]:
-    """One hidden test function, run here, with stand-ins for the student's functions."""
+    """One hidden test function, run here, with stand-ins for the student's functions and
+    the values of the student's other variables (as plain data), by parameter name."""
     fn = case.body.test_func
     try:
-        fn(**{p: worker.function(p) for p in inspect.signature(fn).parameters})
+        fn(**{p: worker.function(p) if p in worker.names else worker.value(p)
+              for p in inspect.signature(fn).parameters})
     except RemoteError as exc:
         return {"passed": False, "message": f"your function: {exc}",
                 "timed_out": isinstance(exc, RemoteTimeout)}

@@ -229,6 +229,20 @@ class Worker:
         _copy_back(kwargs, after_kwargs)
         return result
 
+    def value(self, name: str) -> Any:
+        """The value of the submission's variable ``name`` as plain data (None if it
+        defined none; a value that is not plain data raises :class:`RemoteError`)."""
+        self.sandbox.write_line(json.dumps({"get": name}))
+        msg = self._receive(backstop_seconds(self.call_timeout))
+        if not msg.get("ok"):
+            if msg.get("missing") is True:
+                return None
+            raise RemoteError(str(msg.get("error", "the value could not be read"))[:500])
+        try:
+            return decode(msg["value"])
+        except (KeyError, ValueError, TypeError) as exc:
+            raise RemoteError(f"the value could not be read ({exc})") from exc
+
     def function(self, name: str) -> Callable[..., Any] | None:
         """A stand-in for the submission's function ``name`` (None if it defined none, so
         a hidden test's ``callable(...)`` check reports a missing function)."""

@@ -3,7 +3,8 @@
 Runs inside a sandbox only (:mod:`rrmbook.teaching.sandbox`).  It executes the notebook's
 code cells in order in one namespace (otter's own cells and IPython magics skipped; a cell
 that raises or overruns its time is noted and execution goes on), then reports which names
-the notebook defined and answers calls from the grader, one JSON line each way
+the notebook defined and answers calls from the grader (and requests for the values of
+its variables, for questions whose answer is a number or an array), one JSON line each way
 (:mod:`rrmbook.teaching.remote`).  The protocol has its own copies of standard input and
 output, closed in any process the notebook forks; the student's code reads an empty input
 and prints to standard error, so nothing it prints can be taken for an answer.
@@ -258,11 +259,25 @@ def _call(fn, args: list, kwargs: dict, seconds: float) -> dict:
         return {"ok": False, "error": f"TypeError: {exc}"}
 
 
+def _get(namespace: dict, name: str) -> dict:
+    if name not in namespace:
+        return {"ok": False, "missing": True, "error": f"the notebook defines no {name!r}"}
+    try:
+        return {"ok": True, "value": encode(namespace[name])}
+    except TypeError as exc:
+        return {"ok": False, "error": f"{name}: {exc}"}
+
+
 def serve(namespace: dict, inp, out, seconds: float = CELL_SECONDS) -> None:
     """Answer calls until the grader closes the input."""
     for line in inp:
         try:
             request = json.loads(line)
+            if "get" in request:                    # a value the notebook defined
+                reply = _get(namespace, str(request["get"]))
+                out.write(json.dumps(reply) + "\n")
+                out.flush()
+                continue
             name, args = str(request["call"]), decode(request["args"])
             kwargs = decode(request.get("kwargs", {"__dict__": {}}))
             if not isinstance(args, list) or not isinstance(kwargs, dict):
