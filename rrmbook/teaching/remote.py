@@ -28,7 +28,7 @@ __all__ = ["encode", "decode", "RemoteError", "RemoteTimeout", "StuckCell", "Wor
 
 #: the largest message either side accepts (bytes of one JSON line)
 MAX_MESSAGE_BYTES = 64 << 20
-_ARRAY, _TUPLE, _DICT = "__ndarray__", "__tuple__", "__dict__"
+_ARRAY, _TUPLE, _DICT, _ELLIPSIS = "__ndarray__", "__tuple__", "__dict__", "__ellipsis__"
 
 
 class RemoteError(Exception):
@@ -64,11 +64,13 @@ def backstop_seconds(seconds: float) -> float:
 
 
 def encode(obj: Any) -> Any:
-    """``obj`` as a JSON-able tree: None, bools, numbers, strings, lists, tuples, dicts with
+    """``obj`` as a JSON-able tree: None, ``...``, bools, numbers, strings, lists, tuples, dicts with
     string keys, NumPy arrays and scalars (not of object dtype); a torch tensor crosses as
     the NumPy array of its values.  Anything else raises ``TypeError`` naming its type."""
     if obj is None or isinstance(obj, (bool, str)):
         return obj
+    if obj is Ellipsis:                 # an exercise's stub, ``answer = ...``, unanswered
+        return {_ELLIPSIS: True}
     if isinstance(obj, (int, float)) and not isinstance(obj, np.generic):
         return obj
     if not isinstance(obj, (np.ndarray, np.generic)) and type(obj).__module__.startswith("torch"):
@@ -108,6 +110,8 @@ def decode(tree: Any) -> Any:
             return arr[()] if tree.get("scalar") else arr
         if _TUPLE in tree:
             return tuple(decode(x) for x in tree[_TUPLE])
+        if tree.get(_ELLIPSIS) is True:
+            return Ellipsis
         if _DICT in tree:
             return {str(k): decode(v) for k, v in tree[_DICT].items()}
     raise ValueError(f"not an encoded value: {type(tree).__name__}")
