@@ -142,7 +142,8 @@ def p5_rate(avg_rates: np.ndarray) -> float:
 def score(avg_rates: np.ndarray, mu1: float | None = None, mu2: float = 3.0) -> float:
     """(E-11): mu1 * C_sum + mu2 * C_5%, with C_sum the mean over episodes of the sum rate
     and C_5% the pooled 5th percentile.  ``avg_rates`` (episodes, J); ``mu1`` defaults to
-    1 / J (the paper's Table III)."""
+    1 / J: our reading of the paper's Table III, which prints 1/M without defining M
+    (mu2 = 3 is the table's)."""
     avg_rates = np.atleast_2d(np.asarray(avg_rates, dtype=float))
     mu1 = 1.0 / avg_rates.shape[-1] if mu1 is None else mu1
     return float(mu1 * sum_rate(avg_rates).mean() + mu2 * p5_rate(avg_rates))
