@@ -3,7 +3,7 @@
 Every dashboard comes in two halves that share one code path:
 
 * a *figure function* (:func:`conflict_dashboard_figure`, :func:`cellular_dashboard_figure`,
-  :func:`offline_dashboard_figure`) that runs the simulations for given values and draws the
+  :func:`policy_dashboard_figure`, :func:`offline_dashboard_figure`) that runs the simulations for given values and draws the
   figure, used by the HTML book (which cannot run widgets) and by tests;
 * the *dashboard* (:func:`conflict_dashboard`, :func:`cellular_dashboard`,
   :func:`offline_dashboard`), a set of controls whose every change calls ``update`` (the
@@ -13,7 +13,9 @@ Every dashboard comes in two halves that share one code path:
 Importing this module needs no display; widgets are only built when a dashboard is created.
 
 One module per model family: :mod:`~rrmbook.widgets.conflict` (chapter 3),
-:mod:`~rrmbook.widgets.cellular` (chapter 4) and :mod:`~rrmbook.widgets.offline` (chapter 9);
+:mod:`~rrmbook.widgets.cellular` (chapter 4), :mod:`~rrmbook.widgets.policy` (the shipped
+learned policies beside a baseline, chapters 6 and 7) and :mod:`~rrmbook.widgets.offline`
+(chapter 9);
 the machinery they share (controls, message line, output area, ``update``) is the abstract
 ``Dashboard`` of ``rrmbook.widgets._base``.
 """
@@ -41,6 +43,16 @@ from .conflict import (
     draw_conflict_dashboard,
     parse_multipliers,
     run_conflict_dashboard,
+)
+from .policy import (
+    POLICY_SCENARIOS,
+    PolicyDashboard,
+    PolicyDashboardSettings,
+    draw_policy_dashboard,
+    policy_dashboard,
+    policy_dashboard_figure,
+    run_policy_dashboard,
+    shipped_policies,
 )
 from .offline import (
     OFFLINE_SOURCES,
@@ -84,5 +96,13 @@ __all__ = [
     "offline_dashboard_figure",
     "OfflineDashboard",
     "offline_dashboard",
+    "POLICY_SCENARIOS",
+    "PolicyDashboardSettings",
+    "shipped_policies",
+    "run_policy_dashboard",
+    "draw_policy_dashboard",
+    "policy_dashboard_figure",
+    "PolicyDashboard",
+    "policy_dashboard",
 ]
 
