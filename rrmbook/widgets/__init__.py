@@ -44,16 +44,6 @@ from .conflict import (
     parse_multipliers,
     run_conflict_dashboard,
 )
-from .policy import (
-    POLICY_SCENARIOS,
-    PolicyDashboard,
-    PolicyDashboardSettings,
-    draw_policy_dashboard,
-    policy_dashboard,
-    policy_dashboard_figure,
-    run_policy_dashboard,
-    shipped_policies,
-)
 from .offline import (
     OFFLINE_SOURCES,
     OfflineDashboard,
@@ -65,6 +55,16 @@ from .offline import (
     offline_dashboard_dataset,
     offline_dashboard_figure,
     run_offline_dashboard,
+)
+from .policy import (
+    POLICY_SCENARIOS,
+    PolicyDashboard,
+    PolicyDashboardSettings,
+    draw_policy_dashboard,
+    policy_dashboard,
+    policy_dashboard_figure,
+    run_policy_dashboard,
+    shipped_policies,
 )
 
 __all__ = [
