@@ -12,7 +12,10 @@ the points; and grading four submissions with ``solutions/`` holding several ass
   forever): it loses only those two questions and its feedback says why (chapter 3 has none:
   ``tests/test_grading.py`` breaks its questions one way at a time),
 * zero to the empty one, ``untouched`` (the exercise as handed out), whose feedback says that
-  each function returned None.
+  each function returned None, or that each value is still the stub ``...``.
+
+An answer is a function or a value (a prediction such as ``predicted_delays = [1, 3]``, which
+the grader reads as plain data): ``Assignment.functions`` names either.
 
 ``MISTAKES`` (at the end) lists per assignment plausible wrong answers, each of which some test
 must catch.  ``tests/test_grading.py`` tests the pipeline itself (build, staleness, robustness
@@ -22,6 +25,7 @@ against syntax errors, infinite loops, deleted cells and unreadable files) on ch
 from __future__ import annotations
 
 import copy
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,7 +37,7 @@ pytest.importorskip("otter", reason="needs the grade extra (otter-grader)")
 
 import grading_suite as suite  # noqa: E402
 import nbformat  # noqa: E402
-from notebook_helpers import answer_cell, names_of_tests, solution_lines  # noqa: E402
+from notebook_helpers import names_of_tests, solution_lines  # noqa: E402
 
 from rrmbook.teaching import build_autograder, stale_exercises  # noqa: E402
 
@@ -46,7 +50,7 @@ class Assignment:
 
     name: str  #: ``solutions/<name>.ipynb``
     points: Points  #: per question, in notebook order
-    functions: dict[str, str]  #: the function each question asks for
+    functions: dict[str, str]  #: the function or value each question asks for, by name
     #: (question, line): ``broken`` raises just before that line, and loops forever just
     #: before this one; both None: no ``broken`` submission.
     raises: tuple[str, str] | None
@@ -84,6 +88,33 @@ class Assignment:
 
 
 ASSIGNMENTS = [
+    Assignment(
+        name="ch01_exercises",
+        points={"q1": 3.0, "q2": 3.0, "q3": 4.0},
+        functions={"q1": "predicted_delays", "q2": "predicted_genie", "q3": "local_rule"},
+        # q1 and q2 ask for values: one function only, so no broken submission
+        raises=None,
+        loops=None,
+        timeout=10.0,  # room for importing rrmbook
+        secret_lines_over=8,
+        hidden_at_least=6,
+        library=("from rrmbook.traffic import fifo_delays, queue_step",
+                 'rrmbook.baselines.get("gms_multichannel")', "rrmbook.evaluate("),
+    ),
+    Assignment(
+        name="ch02_exercises",
+        points={"q1": 3.0, "q2": 4.0, "q3": 3.0},
+        functions={"q1": "predicted_spaces", "q2": "actions_to_schedule",
+                   "q3": "predicted_slot"},
+        # q1 and q3 ask for values: one function only, so no broken submission
+        raises=None,
+        loops=None,
+        timeout=10.0,  # room for importing rrmbook
+        secret_lines_over=8,
+        hidden_at_least=7,
+        library=("rrmbook.ConflictGraphEnv(", "env.actions_to_schedule(",
+                 "from rrmbook.conflict import conflict_success", "env.rewards("),
+    ),
     Assignment(
         name="ch03_exercises",
         points={"q1": 4.0, "q2": 4.0, "q3": 2.0},
@@ -157,6 +188,13 @@ def assignment(request) -> Assignment:
     return request.param
 
 
+def _answer_cell(nb: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """The code cell that defines the answer ``name``: a function (``def name(``) or a value
+    (a line ``name = ...``)."""
+    defines = re.compile(rf"^(def {name}\(|{name} = )", flags=re.MULTILINE)
+    return next(c for c in nb.cells if c.cell_type == "code" and defines.search(c.source))
+
+
 # ------------------------------------------------------------------------------------------
 # the exercise notebook
 # ------------------------------------------------------------------------------------------
@@ -184,7 +222,7 @@ def test_exercise_in_sync_with_solution(assignment, stale):
 
 def test_exercise_has_stubs_public_checks_and_no_secrets(assignment):
     """The exercise shows no solution line and no hidden test name, but every public test, a
-    ``grader.check`` per question, a ``...`` stub per function and no outputs."""
+    ``grader.check`` per question, a ``...`` stub per answer and no outputs."""
     solution, exercise = suite.read_solution(assignment.name), suite.read_exercise(assignment.name)
     text = suite.code_and_metadata(exercise)
     secret_lines, hidden = solution_lines(solution), names_of_tests(solution, hidden=True)
@@ -199,20 +237,22 @@ def test_exercise_has_stubs_public_checks_and_no_secrets(assignment):
     assert "BEGIN SOLUTION" not in text and "# HIDDEN" not in text
     for question, function in assignment.functions.items():
         assert f'grader.check("{question}")' in text
-        assert answer_cell(exercise, function).source.rstrip().endswith("..."), function
+        assert _answer_cell(exercise, function).source.rstrip().endswith("..."), function
     assert all(not c.get("outputs") for c in exercise.cells if c.cell_type == "code")
 
 
 def test_every_test_checks_for_a_missing_function_and_none(assignment):
-    """An untouched stub returns None and a deleted cell leaves the name undefined: every test
-    must say so instead of failing with an obscure error (chapter 3: its first test per
-    question checks for None, the others rely on it)."""
+    """An untouched stub returns None (a function) or is ``...`` (a value) and a deleted cell
+    leaves the name undefined (None): every test must say so instead of failing with an
+    obscure error (chapter 3: its first test per question checks for None, the others rely
+    on it)."""
     checks_none = set()
     for cell in suite.read_solution(assignment.name).cells:
         if cell.cell_type != "code" or "def test_" not in cell.source:
             continue
-        function = suite.tested_function(cell)
-        assert f"assert callable({function})" in cell.source, cell.id
+        answer = suite.tested_function(cell)
+        assert (f"assert callable({answer})" in cell.source
+                or f"assert {answer} is not ...," in cell.source), cell.id
         if assignment.every_test_checks_none:
             assert "is not None" in cell.source, cell.id
         elif "is not None" in cell.source:
@@ -331,7 +371,7 @@ def test_broken_feedback_names_the_exception_and_the_loop(assignment, graded):
     """The feedback names the ``RuntimeError('oops')`` and the tests that did not finish, and
     shows nothing failed in the other questions."""
     if not assignment.lost:
-        pytest.skip("no broken submission: tests/test_grading.py breaks it one way at a time")
+        pytest.skip("no broken submission for this assignment (see the comment in its row)")
     out, _ = graded
     text = suite.feedback(out, "broken")
     assert "RuntimeError: oops" in text
@@ -344,16 +384,106 @@ def test_broken_feedback_names_the_exception_and_the_loop(assignment, graded):
 
 
 def test_untouched_feedback_says_none_was_returned(assignment, graded):
+    """The handout's stubs: each function returned None, each value is still ``...``."""
     out, _ = graded
     text = suite.feedback(out, "untouched")
-    for function in assignment.functions.values():
-        assert f"{function} returned None" in text
+    for answer in assignment.functions.values():
+        assert f"{answer} returned None" in text or f"{answer} is still ..." in text, answer
 
 
 # ------------------------------------------------------------------------------------------
 # plausible mistakes, each of which must cost points: (question, wrong function, a test that
 # must catch it).  They run in this process against the solution's test cells.
 # ------------------------------------------------------------------------------------------
+
+# chapter 1 ---------------------------------------------------------------------------------
+
+
+def _careless(X):  # Section 1.5: every agent serves its longer queue on every subband
+    own = np.asarray(X)[:, :, :2]
+    choice = np.where(own.max(axis=2) > 0, own.argmax(axis=2) + 1, 0)
+    return np.repeat(choice[:, :, None], 3, axis=2)
+
+
+def _longest_in_the_network(X):  # an agent talks when its queues are the longest: global view
+    own = np.asarray(X)[:, :, :2]
+    talks = own.sum(axis=2) >= own.sum(axis=2).max(axis=1, keepdims=True)
+    return np.where(talks[:, :, None], _careless(X), 0)
+
+
+def _polite(X):  # Exercise 1.2's coin flips: random, so the same X gives other actions
+    actions = _careless(X)
+    return np.where(np.random.default_rng().random(actions.shape) < 0.5, actions, 0)
+
+
+def _one_subband(X):  # everyone on subband 0 only: neighbours still collide
+    actions = np.zeros_like(_careless(X))
+    actions[:, :, 0] = _careless(X)[:, :, 0]
+    return actions
+
+
+CH01_MISTAKES = {
+    "delays_without_the_slot": ("q1", [0, 2, 1, 1, 1], "test_q1_delays"),
+    "delays_without_the_slot_public": ("q1", [0, 2, 1, 1, 1], "test_q1_form"),
+    "lost_success_kept": ("q1", [1, 3, 1, 1, 2, 2], "test_q1_number_delivered"),
+    "last_in_first_out": ("q1", [1, 3, 1, 2, 2], "test_q1_delays"),
+    "queued_packet_counted": ("q1", [1, 3, 2, 2, 2, 2], "test_q1_number_delivered"),
+    "throughput_is_the_load": ("q2", [0.5, 0.95, 0.0], "test_q2_below_capacity"),
+    "no_capacity_limit": ("q2", [4.0, 7.6, 0.0], "test_q2_above_capacity"),
+    "no_capacity_limit_growth": ("q2", [4.0, 7.6, 0.0], "test_q2_backlog_growth"),
+    "capacity_of_one_subband": ("q2", [4.0, 2.0, 5.6], "test_q2_above_capacity"),
+    "careless_rule": ("q3", _careless, "test_q3_keeps_up"),
+    "one_subband_for_all": ("q3", _one_subband, "test_q3_keeps_up"),
+    "global_view": ("q3", _longest_in_the_network, "test_q3_decentralised"),
+    "random_politeness": ("q3", _polite, "test_q3_decentralised"),
+    "float_actions": ("q3", lambda X: _careless(X) * 1.0, "test_q3_actions"),
+}
+
+# chapter 2 ---------------------------------------------------------------------------------
+
+
+def _schedule(actions, agent_devices, n_devices, mode="negative_indices"):
+    acts = np.asarray(actions)
+    out = np.zeros((acts.shape[0], acts.shape[2], n_devices), dtype=bool)
+    for (b, k, h), a in np.ndenumerate(acts):
+        if a == 0 and mode == "dummies_kept":  # silence fixed, dummy devices still scheduled
+            continue
+        out[b, h, agent_devices[k, a - 1]] = True  # a - 1 = -1 and a pad -1: device N - 1
+    return out.transpose(0, 2, 1) if mode == "axes_swapped" else out
+
+
+_SPACES = {"obs_dim": 12, "n_actions": 4, "agent_actions": 16, "pads_in_X2": 9}
+_SERVED = [0, 0, 0, 1, 0, 1, 1, 0]
+
+CH02_MISTAKES = {
+    "out_neighbours_only": ("q1", {**_SPACES, "obs_dim": 9, "pads_in_X2": 6}, "test_q1_obs_dim"),
+    "actions_added_not_multiplied": ("q1", {**_SPACES, "agent_actions": 8}, "test_q1_actions"),
+    "own_devices_only": ("q1", {**_SPACES, "n_actions": 3, "agent_actions": 9},
+                         "test_q1_actions"),
+    "padding_forgotten": ("q1", {**_SPACES, "pads_in_X2": 0}, "test_q1_padding"),
+    "the_colleagues_function": ("q2", _schedule, "test_q2_paper_cg8"),
+    "dummies_kept": (
+        "q2", lambda *a: _schedule(*a, mode="dummies_kept"), "test_q2_dummy_devices"
+    ),
+    "dummies_kept_hidden": (
+        "q2", lambda *a: _schedule(*a, mode="dummies_kept"), "test_q2_matches_library"
+    ),
+    "axes_swapped": ("q2", lambda *a: _schedule(*a, mode="axes_swapped"), "test_q2_paper_cg8"),
+    "failed_transmissions_harmless": (
+        "q3", {"served": [0, 1, 0, 1, 0, 1, 1, 0], "rewards": [-5, -7, -6, -6]}, "test_q3_served"
+    ),
+    "one_way_taken_both_ways": (
+        "q3", {"served": [0, 0, 0, 1, 0, 0, 1, 0], "rewards": [-6, -9, -7, -8]}, "test_q3_served"
+    ),
+    "more_packets_than_queued": (
+        "q3", {"served": [0, 0, 0, 1, 0, 1, 2, 0], "rewards": [-6, -8, -6, -7]}, "test_q3_served"
+    ),
+    "selfish_rewards": ("q3", {"served": _SERVED, "rewards": [-3, -2, -3, -1]},
+                        "test_q3_rewards_follow_from_served"),
+    "team_reward": ("q3", {"served": _SERVED, "rewards": [-9, -9, -9, -9]}, "test_q3_rewards"),
+    "rewards_before_service": ("q3", {"served": _SERVED, "rewards": [-8, -10, -9, -9]},
+                               "test_q3_rewards"),
+}
 
 # chapter 4 ---------------------------------------------------------------------------------
 
@@ -707,7 +837,9 @@ def test_right_answers_of_the_ch09_mistake_helpers():
 #: (assignment, mistake) -> (question, the wrong function, the test that must catch it)
 MISTAKES: dict[tuple[str, str], tuple[str, Callable, str]] = {
     (assignment, mistake): row
-    for assignment, mistakes in [("ch04_exercises", CH04_MISTAKES),
+    for assignment, mistakes in [("ch01_exercises", CH01_MISTAKES),
+                                 ("ch02_exercises", CH02_MISTAKES),
+                                 ("ch04_exercises", CH04_MISTAKES),
                                  ("ch05_exercises", CH05_MISTAKES),
                                  ("ch08_exercises", CH08_MISTAKES),
                                  ("ch09_exercises", CH09_MISTAKES)]
@@ -725,4 +857,9 @@ def test_plausible_mistakes_lose_points(name, mistake):
     solution = suite.read_solution(name)
     failed = suite.failed_tests(solution, question, functions[question], wrong)
     assert catcher in failed, f"{mistake} passed {catcher}; failed only {sorted(failed)}"
-    suite.assert_right_answer_passes(solution, question, functions[question])
+    if callable(wrong):
+        suite.assert_right_answer_passes(solution, question, functions[question])
+    else:  # a value: the solution's own value passes every test of the question
+        exec(_answer_cell(solution, functions[question]).source, namespace := {"np": np})
+        right = namespace[functions[question]]
+        assert not suite.failed_tests(solution, question, functions[question], right)
