@@ -51,7 +51,7 @@ def test_every_numbered_chapter_is_in_the_toc() -> None:
 
 def test_front_matter_pages_are_jupytext_notebooks_like_the_chapters() -> None:
     header = _page("chapters/10_how_we_measure").split("\n---\n", 1)[0]
-    for name in (HOW_TO_USE, NOTATION):
+    for name in (HOW_TO_USE, NOTATION, "chapters/99_bibliography"):
         assert _page(name).startswith(header + "\n---\n"), f"{name}: jupytext header differs"
 
 
@@ -107,13 +107,43 @@ def test_how_to_use_names_three_reading_paths() -> None:
     assert any("Offline RL" in r and "8 → 9" in r for r in rows)
 
 
-def test_front_matter_cites_only_known_keys() -> None:
+def _bib_keys() -> set[str]:
     bib = (ROOT / "references.bib").read_text(encoding="utf-8")
-    keys = set(re.findall(r"@\w+\{([^,]+),", bib))
-    for name, prefix in [(HOW_TO_USE, "howto-"), (NOTATION, "notation-")]:
-        text = _page(name)
-        assert f":keyprefix: {prefix}" in text
-        cited = re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", text)
+    return set(re.findall(r"^@\w+\{([^,\s]+),", bib, re.M))
+
+
+def _cited_keys(text: str) -> list[str]:
+    """Every key of every ``{cite}``, ``{cite:p}``, ``{cite:t}``... role in ``text``."""
+    roles = re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", text)
+    return [key.strip() for role in roles for key in role.split(",")]
+
+
+def test_front_matter_cites_only_known_keys() -> None:
+    keys = _bib_keys()
+    for name in (HOW_TO_USE, NOTATION):
+        cited = _cited_keys(_page(name))
         assert cited, f"{name} cites neither paper"
+        assert {"zhang2025marl", "eldeeb2025offline"} <= set(cited), name
         for key in cited:
-            assert key.startswith(prefix) and key[len(prefix) :] in keys, f"{name}: {key}"
+            assert key in keys, f"{name}: {key}"
+
+
+def test_one_bibliography_page_from_one_bib_file() -> None:
+    """One back-matter page holds the only ``{bibliography}``; every page cites plain keys of
+    references.bib, and every entry of references.bib is cited somewhere."""
+    pages = sorted((ROOT / "chapters").glob("*.md")) + [ROOT / "intro.md"]
+    keys, used = _bib_keys(), set()
+    for path in pages:
+        text = path.read_text(encoding="utf-8")
+        assert ":keyprefix:" not in text, f"{path.name}: per-page key prefixes are gone"
+        has_bib = re.search(r"^(```|:::)\{bibliography\}", text, re.M) is not None
+        assert has_bib == (path.name == "99_bibliography.md"), f"{path.name}: {{bibliography}}"
+        cited = _cited_keys(text)
+        unknown = sorted(set(cited) - keys)
+        assert not unknown, f"{path.name} cites keys missing from references.bib: {unknown}"
+        used |= set(cited)
+    assert not keys - used, f"entries of references.bib cited nowhere: {sorted(keys - used)}"
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    last = toc["parts"][-1]
+    assert last["caption"] == "Back matter"
+    assert [c["file"] for c in last["chapters"]] == ["chapters/99_bibliography"]
