@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["encode", "decode", "RemoteError", "RemoteTimeout", "StuckCell", "Worker",
-           "MAX_MESSAGE_BYTES", "backstop_seconds"]
+           "MAX_MESSAGE_BYTES", "WALL_FACTOR", "backstop_seconds"]
 
 #: the largest message either side accepts (bytes of one JSON line)
 MAX_MESSAGE_BYTES = 64 << 20
@@ -54,12 +54,14 @@ class StuckCell(RemoteTimeout):
         super().__init__(f"cell {cell} {what}")
 
 
+#: the worker also stops a cell or call after this many times its seconds of wall-clock time
+WALL_FACTOR = 3
+
+
 def backstop_seconds(seconds: float) -> float:
     """The grader's wall-clock limit for a cell or call that the worker limits to
     ``seconds`` of CPU time: generous, since the worker stops it first unless the code
     swallows the interruption, and a busy machine stretches wall time."""
-    from .worker import WALL_FACTOR
-
     return seconds * WALL_FACTOR + 10.0
 
 

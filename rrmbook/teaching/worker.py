@@ -10,7 +10,8 @@ output, closed in any process the notebook forks; the student's code reads an em
 and prints to standard error, so nothing it prints can be taken for an answer.
 
 Messages to the grader: ``{"cell": n}`` before cell ``n`` runs (so the grader can tell which
-cell never ended and run the notebook again without it), ``{"ready": ...}`` once the cells
+cell never ended and run the notebook again without it; ``{"cell": 0}`` once the last cell
+has ended), ``{"ready": ...}`` once the cells
 have run, then one reply per call.  Each cell and each call has ``seconds`` of CPU time (and
 three times that of wall time, for a cell that sleeps); the grader keeps its own, longer,
 wall-clock limits for code that swallows the interruption.
@@ -31,13 +32,12 @@ import json
 import os
 import signal
 import sys
+import types
 
-from .remote import decode, encode
+from .remote import WALL_FACTOR, decode, encode
 
 #: seconds of CPU time each code cell and each call may take (the grader passes its own)
 CELL_SECONDS = 60
-#: a cell or call is also stopped after this many times its seconds of wall-clock time
-WALL_FACTOR = 3
 #: audit events, by what they mean when the student's code raises them directly
 _EVENTS = {
     **dict.fromkeys(("socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg"),
@@ -148,8 +148,7 @@ PATCHABLE = ("numpy", "otter", "rrmbook", "builtins", "math", "torch")
 
 
 def _from_a_cell(value) -> bool:
-    code = getattr(value, "__code__", None)
-    return code is not None and code.co_filename.startswith("<cell")
+    return isinstance(value, types.FunctionType) and value.__code__.co_filename.startswith("<cell")
 
 
 def replaced_library_code(prefixes: tuple[str, ...] = PATCHABLE) -> list[str]:
@@ -319,7 +318,11 @@ def main(argv: list[str] | None = None) -> int:
     namespace: dict = {"__name__": "__main__"}
     sys.addaudithook(MONITOR)
     notes, stopped = run_cells(cells, namespace, seconds, skip, progress)
-    patched = replaced_library_code()
+    progress(0)                            # no cell runs any more: a death now is not a cell's
+    try:
+        patched = replaced_library_code()
+    except Exception:  # noqa: BLE001 - a report must never stop the grading
+        patched = []
     if patched:
         MONITOR.note("replaced library code (" + ", ".join(patched[:5])
                      + (", ..." if len(patched) > 5 else "") + ")")
