@@ -152,6 +152,32 @@ ASSIGNMENTS = [
                  "from rrmbook.marl.losses import clipped_value_loss as"),
     ),
     Assignment(
+        name="ch06_exercises",
+        points={"q1": 4.0, "q2": 3.0, "q3": 3.0},
+        functions={"q1": "local_rule", "q2": "fig8_reading", "q3": "predicted_random"},
+        # q2 and q3 ask for values: one function only, so no broken submission
+        raises=None,
+        loops=None,
+        timeout=10.0,  # room for importing torch (load_sweep)
+        secret_lines_over=12,
+        hidden_at_least=8,
+        library=('rrmbook.baselines.get("llq")', 'rrmbook.baselines.get("gms")',
+                 'load_sweep("fig8")', "aggressiveness(log)"),
+    ),
+    Assignment(
+        name="ch07_exercises",
+        points={"q1": 4.0, "q2": 3.0, "q3": 3.0},
+        functions={"q1": "power_rule", "q2": "fig9_fig10", "q3": "last_sinr"},
+        raises=("q1", "    X = np.asarray"),
+        loops=("q3", "    blocks = np.asarray"),  # q3 has the fewest calls to time out
+        timeout=10.0,  # room for importing torch (load_sweep)
+        secret_lines_over=10,
+        hidden_at_least=6,
+        library=('rrmbook.baselines.get("full_power", family="cellular")',
+                 'rrmbook.baselines.get("fair_itlinq", family="cellular")',
+                 'load_sweep("fig9")', 'load_sweep("fig10")', "env.rates(gain, power)"),
+    ),
+    Assignment(
         name="ch08_exercises",
         points={"q1": 4.0, "q2": 3.0, "q3": 3.0},
         functions={"q1": "cql_penalty", "q2": "vdn_joint_logsumexp", "q3": "soft_state_value"},
@@ -601,6 +627,174 @@ CH05_MISTAKES = {
     ),
 }
 
+# chapter 6 ---------------------------------------------------------------------------------
+
+
+def _reuse_two(X, third="none"):
+    """The shared network's reserved subbands (agents 0 and 2 on subband 0, 1 and 3 on 1),
+    each agent serving its longer queue, and a rule for subband 2."""
+    X = np.asarray(X)
+    own = X[:, :, :2]
+    longest = np.where(own.max(axis=2) > 0, own.argmax(axis=2) + 1, 0)
+    plan = np.zeros((X.shape[0], 4, 3), dtype=np.int64)
+    plan[:, [0, 2], 0] = longest[:, [0, 2]]
+    plan[:, [1, 3], 1] = longest[:, [1, 3]]
+    if third == "fixed":  # chapter 1's plan: devices 1 and 6, whatever the queues
+        plan[:, 0, 2] = np.where(own[:, 0, 1] > 0, 2, 0)
+        plan[:, 3, 2] = np.where(own[:, 3, 0] > 0, 1, 0)
+    if third == "own_backlog":  # blind to the neighbours: whenever 3 packets or more wait
+        plan[:, :, 2] = np.where(own.sum(axis=2) >= 3, longest, 0)
+    return plan
+
+
+def _agent_llq(X):  # all three subbands to the agent with the most packets among its neighbours
+    X = np.asarray(X)
+    own = X[:, :, :2]
+    total = own.sum(axis=2)
+    longest = np.where(own.max(axis=2) > 0, own.argmax(axis=2) + 1, 0)
+    k = np.arange(4)
+    wins = np.ones_like(total, dtype=bool)
+    for block, agent in ((X[:, :, 2:4], [1, 0, 1, 0]), (X[:, :, 4:6], [3, 2, 3, 2])):
+        rival = block.sum(axis=2)
+        wins &= (total > rival) | ((total == rival) & (k < np.array(agent)))
+    return np.repeat(np.where(wins & (total > 0), longest, 0)[:, :, None], 3, axis=2)
+
+
+def _busiest_in_the_network(X):  # subband 2 to the busiest agent of the whole network
+    X = np.asarray(X)
+    plan = _reuse_two(X)
+    total = X[:, :, :2].sum(axis=2)
+    busiest = total.argmax(axis=1)
+    rows = np.arange(X.shape[0])
+    plan[rows, busiest, 2] = np.where(total[rows, busiest] > 0,
+                                      X[rows, busiest, :2].argmax(axis=1) + 1, 0)
+    return plan
+
+
+_FIG8 = {"extra_packets": 1.253, "waited_shared": 2.683, "waited_gms": 3.054}
+_RANDOM = {"collision_share": 2 / 3, "non_independent_share": 20 / 27, "conflicting_success": 1 / 7}
+
+CH06_MISTAKES = {
+    "careless_at_heavy_load": ("q1", _careless, "test_q1_beats_llq"),
+    "reserved_subbands_only": ("q1", _reuse_two, "test_q1_beats_llq"),
+    "fixed_plan_of_chapter_1": (
+        "q1", lambda X: _reuse_two(X, third="fixed"), "test_q1_beats_llq"
+    ),
+    "agent_level_llq": ("q1", _agent_llq, "test_q1_beats_llq"),
+    "blind_to_the_neighbours": (
+        "q1", lambda X: _reuse_two(X, third="own_backlog"), "test_q1_beats_gms"
+    ),
+    "global_view": ("q1", _busiest_in_the_network, "test_q1_decentralised"),
+    "global_view_hidden": ("q1", _busiest_in_the_network, "test_q1_beats_llq"),
+    "float_actions": ("q1", lambda X: _reuse_two(X) * 1.0, "test_q1_actions"),
+    "little_per_device": (  # the arrival rate of one device, not of the network
+        "q2", {**_FIG8, "extra_packets": 0.5 * (1.5288 - 1.2155)}, "test_q2_extra_packets"
+    ),
+    "little_without_the_difference": (
+        "q2", {**_FIG8, "extra_packets": 4 * 1.5288}, "test_q2_extra_packets"
+    ),
+    "waited_counts_every_packet": (  # W / (1 - w): the one-slot packets' slot not taken out
+        "q2", {**_FIG8, "waited_shared": 1.5288 / 0.3142}, "test_q2_waited_shared"
+    ),
+    "waited_minus_one_slot": ("q2", {**_FIG8, "waited_shared": 0.5288}, "test_q2_waited_shared"),
+    "waited_gms_counts_every_packet": (
+        "q2", {**_FIG8, "waited_gms": 2.1525 / 0.5611}, "test_q2_waited_gms"
+    ),
+    "both_neighbours_block": (  # any neighbour on the subband spoils a device
+        "q3", {**_RANDOM, "collision_share": 8 / 9}, "test_q3_collision_share"
+    ),
+    "neighbour_pairs_independent": (  # (2/3)^4: the four pairs of the ring taken as independent
+        "q3", {**_RANDOM, "non_independent_share": 1 - (2 / 3) ** 4},
+        "test_q3_non_independent_share"
+    ),
+    "symmetric_conflicts": (
+        "q3", {**_RANDOM, "conflicting_success": 0.0}, "test_q3_conflicting_success"
+    ),
+    "conflicting_success_of_all": (  # divided by all transmissions, not the conflicting ones
+        "q3", {**_RANDOM, "conflicting_success": 1 / 9}, "test_q3_conflicting_success"
+    ),
+}
+
+# chapter 7 ---------------------------------------------------------------------------------
+
+
+def _longest_at(X, level):
+    """Every AP serves its longest queue on every subband at one fixed power ``level``
+    (``level`` an array: one per AP)."""
+    X = np.asarray(X)
+    queues = X.reshape(X.shape[0], X.shape[1], -1, 13)[:, :, :3, 0]
+    actions = np.zeros(queues.shape[:2] + (3, 2), dtype=np.int64)
+    actions[..., 0] = np.where(queues.max(axis=2) > 0, queues.argmax(axis=2) + 1, 0)[..., None]
+    actions[..., 1] = np.broadcast_to(level, queues.shape[:2])[..., None]
+    return actions
+
+
+def _queue_times_snr(X):  # max-weight with last slot's SNR, everyone at full power
+    X = np.asarray(X)
+    own = X.reshape(X.shape[0], X.shape[1], -1, 13)[:, :, :3]
+    weight = own[..., :1] * own[..., 1::4][..., :3]                      # (B, K, 3, H)
+    pick = weight.argmax(axis=2)
+    queued = np.take_along_axis(own[..., 0], pick, axis=2) > 0
+    actions = np.zeros(own.shape[:2] + (3, 2), dtype=np.int64)
+    actions[..., 0] = np.where(queued, pick + 1, 0)
+    actions[..., 1] = 5
+    return actions
+
+
+def _loudest_in_the_network(X):  # full power only for the APs above the network's median queue
+    X = np.asarray(X)
+    top = X.reshape(X.shape[0], X.shape[1], -1, 13)[:, :, :3, 0].max(axis=2)
+    return _longest_at(X, np.where(top >= np.median(top, axis=1, keepdims=True), 5, 2))
+
+
+def _sinr(features, mode):
+    f = np.asarray(features, dtype=float)
+    snr, power, inr, rate = f[..., 1::4], f[..., 2::4], f[..., 3::4], f[..., 4::4]
+    if mode == "colleague":  # the buggy cell: dB / 10 read as dB, the share added to decibels
+        return 10 ** ((snr + power - inr) / 10)
+    if mode == "db_scale":  # the share fixed, the features still read as dB
+        return 10 ** ((snr - inr) / 10) * power
+    if mode == "power_ignored":  # the SINR at P_max, also where the link was silent
+        return 10.0 ** (snr - inr)
+    if mode == "from_rate":  # inverts the spectral efficiency, which is capped at 30 dB
+        return 2.0 ** (rate * np.log2(1001)) - 1
+    if mode == "in_place":  # right values, but written into the caller's array
+        f = np.asarray(features)
+        f[..., 1::4] -= f[..., 3::4]
+        return 10.0 ** f[..., 1::4] * f[..., 2::4]
+    raise ValueError(mode)
+
+
+_FIG9 = {"hex_shared": [11.62, 26.04], "random_separate": 22.2, "fp_packets": 64.84}
+
+CH07_MISTAKES = {
+    "full_power_again": ("q1", lambda X: _longest_at(X, 5), "test_q1_beats_full_power"),
+    "everyone_turned_down": ("q1", lambda X: _longest_at(X, 3), "test_q1_beats_full_power"),
+    "queue_times_snr": ("q1", _queue_times_snr, "test_q1_beats_fair_itlinq"),
+    "global_view": ("q1", _loudest_in_the_network, "test_q1_decentralised"),
+    "global_view_hidden": ("q1", _loudest_in_the_network, "test_q1_beats_full_power"),
+    "no_power_column": ("q1", lambda X: _longest_at(X, 5)[..., 0], "test_q1_actions"),
+    "float_actions": ("q1", lambda X: _longest_at(X, 5) * 1.0, "test_q1_actions"),
+    "level_six": ("q1", lambda X: _longest_at(X, 6), "test_q1_actions"),
+    "loads_of_the_verdicts": (  # the sweep loads with a "lower" verdict, not the crossings
+        "q2", {**_FIG9, "hex_shared": [15.0, 25.0]}, "test_q2_hex_shared"
+    ),
+    "random_from_the_verdicts": ("q2", {**_FIG9, "random_separate": 25.0},
+                                 "test_q2_random_separate"),
+    "little_in_ms": ("q2", {**_FIG9, "fp_packets": 64837.5}, "test_q2_fp_packets"),
+    "little_per_device": ("q2", {**_FIG9, "fp_packets": 64.84 / 57}, "test_q2_fp_packets"),
+    "little_in_slots_and_seconds": (  # packets per second times the delay in slots
+        "q2", {**_FIG9, "fp_packets": 57 * 30 * 37.92 / 20}, "test_q2_fp_packets"
+    ),
+    "the_colleagues_function": ("q3", lambda f: _sinr(f, "colleague"), "test_q3_example"),
+    "features_read_as_db": ("q3", lambda f: _sinr(f, "db_scale"), "test_q3_example"),
+    "power_ignored": ("q3", lambda f: _sinr(f, "power_ignored"), "test_q3_example"),
+    "from_the_capped_rate": (
+        "q3", lambda f: _sinr(f, "from_rate"), "test_q3_matches_environment"
+    ),
+    "modifies_the_input": ("q3", lambda f: _sinr(f, "in_place"), "test_q3_matches_environment"),
+}
+
 # chapter 8 ---------------------------------------------------------------------------------
 
 
@@ -841,6 +1035,8 @@ MISTAKES: dict[tuple[str, str], tuple[str, Callable, str]] = {
                                  ("ch02_exercises", CH02_MISTAKES),
                                  ("ch04_exercises", CH04_MISTAKES),
                                  ("ch05_exercises", CH05_MISTAKES),
+                                 ("ch06_exercises", CH06_MISTAKES),
+                                 ("ch07_exercises", CH07_MISTAKES),
                                  ("ch08_exercises", CH08_MISTAKES),
                                  ("ch09_exercises", CH09_MISTAKES)]
     for mistake, row in mistakes.items()
