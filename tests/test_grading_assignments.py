@@ -130,23 +130,27 @@ ASSIGNMENTS = [
     Assignment(
         name="ch04_exercises",
         points={"q1": 3.0, "q2": 2.0, "q3": 2.0, "q4": 3.0},
-        functions={"q1": "sinr", "q2": "spectral_efficiency", "q3": "bits_served",
+        functions={"q1": "predicted_sinr", "q2": "spectral_efficiency", "q3": "bits_served",
                    "q4": "wmmse_step"},
-        raises=("q1", "    gain = np.asarray"),
+        raises=("q2", "    s = np.asarray"),
         loops=("q4", "    h = np.asarray"),
         timeout=6.0,
         secret_lines_over=10,
-        hidden_at_least=6,
+        hidden_at_least=8,
+        library=("from rrmbook.channel import downlink_sinr, spectral_efficiency",
+                 "from rrmbook.channel import spectral_efficiency as reference",
+                 "from rrmbook.baselines.cellular import wmmse_powers"),
     ),
     Assignment(
         name="ch05_exercises",
         points={"q1": 4.0, "q2": 3.0, "q3": 3.0},
-        functions={"q1": "truncated_gae", "q2": "clipped_surrogate", "q3": "clipped_value_loss"},
-        raises=("q1", "    rewards = np.asarray"),
+        functions={"q1": "predicted_advantages", "q2": "clipped_surrogate",
+                   "q3": "clipped_value_loss"},
+        raises=("q2", "    ratio = np.asarray"),
         loops=("q3", "    values = np.asarray"),
         timeout=10.0,  # room for importing torch
-        secret_lines_over=10,
-        hidden_at_least=6,
+        secret_lines_over=7,
+        hidden_at_least=8,
         library=("from rrmbook.marl.losses import gae",
                  "from rrmbook.marl.losses import clipped_surrogate as",
                  "from rrmbook.marl.losses import clipped_value_loss as"),
@@ -180,27 +184,29 @@ ASSIGNMENTS = [
     Assignment(
         name="ch08_exercises",
         points={"q1": 4.0, "q2": 3.0, "q3": 3.0},
-        functions={"q1": "cql_penalty", "q2": "vdn_joint_logsumexp", "q3": "soft_state_value"},
-        raises=("q1", "    q = np.asarray"),
+        functions={"q1": "predicted_cql", "q2": "vdn_joint_logsumexp",
+                   "q3": "soft_state_value"},
+        raises=("q2", "    values = np.asarray"),
         loops=("q3", "    q = np.asarray"),
         timeout=10.0,  # room for importing torch
-        secret_lines_over=10,
-        hidden_at_least=6,
-        library=("from rrmbook.offline.losses import cql_penalty as",
+        secret_lines_over=7,
+        hidden_at_least=8,
+        library=("from rrmbook.offline.losses import cql_penalty, sac_critic_loss",
                  "from rrmbook.offline.losses import joint_q_table, vdn_logsumexp",
                  "from rrmbook.offline.losses import soft_state_value as"),
     ),
     Assignment(
         name="ch09_exercises",
         points={"q1": 3.0, "q2": 2.0, "q3": 3.0, "q4": 2.0},
-        functions={"q1": "pf_update", "q2": "team_reward", "q3": "score", "q4": "top_n"},
-        raises=("q1", "    old = np.asarray"),
+        functions={"q1": "predicted_pf", "q2": "team_reward", "q3": "score", "q4": "top_n"},
+        raises=("q2", "    w = np.asarray"),
         loops=("q3", "    rates = np.atleast_2d"),
         timeout=10.0,  # room for importing rrmbook
         secret_lines_over=15,
-        hidden_at_least=5,
-        library=tuple(f"from rrmbook.pf import {f} as reference"
-                      for f in ("pf_update", "team_reward", "score", "top_n")),
+        hidden_at_least=7,
+        library=("from rrmbook.pf import pf_ratio, pf_update",
+                 *(f"from rrmbook.pf import {f} as reference"
+                   for f in ("team_reward", "score", "top_n"))),
     ),
 ]
 
@@ -511,17 +517,68 @@ CH02_MISTAKES = {
                                "test_q3_rewards"),
 }
 
+# chapter 3 ---------------------------------------------------------------------------------
+
+
+def _gms(queues, exclusion, mode="colleague"):
+    """GMS as one pass over the devices, longest queue first: with the colleague's bugs of
+    question 2 (``mode="colleague"``), with one of them, or right (any other mode)."""
+    queues, exclusion = np.asarray(queues), np.asarray(exclusion, dtype=bool)
+    if mode in ("colleague", "ties_to_larger"):  # an increasing sort, reversed
+        order = np.argsort(queues, kind="stable")[::-1]
+    else:
+        order = np.argsort(-queues, kind="stable")
+    schedule, last = np.zeros(len(queues), dtype=bool), None
+    for n in order:
+        first = last is None  # the colleague schedules the first device, even if it is empty
+        if queues[n] == 0 and not (first and mode in ("colleague", "empty_first")):
+            continue
+        if first:
+            blocked = False
+        elif mode in ("colleague", "last_only"):  # checked against the last pick only
+            blocked = exclusion[last, n]
+        else:
+            blocked = exclusion[n, schedule].any()
+        if not blocked:
+            schedule[n], last = True, n
+    return schedule
+
+
+def test_right_answer_of_the_ch03_mistake_helper():
+    """``_gms`` with the mistakes switched off is the solution's GMS, so each mistake is the
+    one named, not an accident of the helper."""
+    from rrmbook.conflict import adjacency_matrix, exclusion_matrix, random_conflict_graph
+
+    exec(_answer_cell(suite.read_solution("ch03_exercises"), "gms").source,
+         namespace := {"np": np})
+    rng = np.random.default_rng(0)
+    for seed in range(40):
+        graph = random_conflict_graph(n_agents=2 + seed % 6, devices_per_agent=2, density=0.3,
+                                      seed=seed)
+        exclusion = exclusion_matrix(adjacency_matrix(graph))
+        queues = rng.integers(0, 3, size=exclusion.shape[0])
+        assert np.array_equal(_gms(queues, exclusion, mode=""),
+                              namespace["gms"](queues, exclusion))
+
+
+CH03_MISTAKES = {
+    "the_colleagues_function": ("q2", _gms, "test_q2_paper_example"),
+    "the_colleagues_function_hidden": ("q2", _gms, "test_q2_independent_and_maximal"),
+    "ties_to_the_larger_index": (
+        "q2", lambda *a: _gms(*a, mode="ties_to_larger"), "test_q2_paper_example"
+    ),
+    "ties_to_the_larger_index_hidden": (
+        "q2", lambda *a: _gms(*a, mode="ties_to_larger"), "test_q2_matches_reference"
+    ),
+    "checks_the_last_pick_only": (
+        "q2", lambda *a: _gms(*a, mode="last_only"), "test_q2_independent_and_maximal"
+    ),
+    "schedules_an_empty_queue": (
+        "q2", lambda *a: _gms(*a, mode="empty_first"), "test_q2_shape_and_empty_queues"
+    ),
+}
+
 # chapter 4 ---------------------------------------------------------------------------------
-
-
-def _sinr_own_ap_silent(gain, link_power, serving, noise_w):  # forgets the own AP's other links
-    gain, link_power = np.asarray(gain, float), np.asarray(link_power, float)
-    owns = (np.asarray(serving)[:, None] == np.arange(gain.shape[-2])).astype(float)
-    ap_power = link_power @ owns
-    per_ap = ap_power[..., :, None] * gain  # (..., K, N)
-    signal = gain[..., serving, np.arange(len(serving))] * link_power
-    other = per_ap.sum(axis=-2) - (per_ap * owns.T).sum(axis=-2)
-    return signal / (other + noise_w)
 
 
 def _se_natural_log(sinr, cap_db=30.0):
@@ -551,8 +608,23 @@ def _wmmse(h, weights, p, noise_w, p_max, transpose=False, clip=True):
     return (np.clip(v, 0.0, np.sqrt(p_max)) if clip else v) ** 2
 
 
+_ALLOCATIONS = {"A": [0.75, 0.5, 2.0], "B": [6.0, 0.0, 2.0], "larger": "B"}
+
 CH04_MISTAKES = {
-    "sinr_own_ap_silent": ("q1", _sinr_own_ap_silent, "test_q1_hand_example"),
+    "own_ap_silent": (  # the own AP's power on its other link forgotten: A looks better
+        "q1", {"A": [3.0, 1.0, 2.0], "B": [6.0, 0.0, 2.0], "larger": "A"}, "test_q1_sinr_a"
+    ),
+    "own_ap_silent_verdict": (
+        "q1", {"A": [3.0, 1.0, 2.0], "B": [6.0, 0.0, 2.0], "larger": "A"}, "test_q1_larger"
+    ),
+    "own_signal_as_interference": (  # the denominator keeps the device's own signal
+        "q1", {**_ALLOCATIONS, "A": [6 / 14, 2 / 6, 6 / 9]}, "test_q1_sinr_a"
+    ),
+    "one_link_of_the_other_ap": (  # device 2 hears AP 0's power on device 0's link only
+        "q1", {**_ALLOCATIONS, "A": [0.75, 0.5, 3.0]}, "test_q1_sinr_a"
+    ),
+    "in_db": ("q1", {**_ALLOCATIONS, "B": [7.78, 0.0, 3.01]}, "test_q1_sinr_b"),
+    "more_links_more_rate": ("q1", {**_ALLOCATIONS, "larger": "A"}, "test_q1_larger"),
     "se_natural_log": ("q2", _se_natural_log, "test_q2_examples"),
     "se_cap_in_db": ("q2", _se_cap_in_db, "test_q2_examples"),
     "bits_no_min": ("q3", _bits_no_min, "test_q3_example"),
@@ -609,12 +681,32 @@ def _value_loss(values, old_values, returns, clip, mode="min"):
     return np.minimum((v - ret) ** 2, (clipped - ret) ** 2)
 
 
+#: question 1's rollout: rewards, V(x_0..x_3), the values of what followed each slot
+#: (V(x_1), V(x_end), V(x_3), V(x_4)) and the cut after slot 1; gamma = lambda = 0.5
+_ROLLOUT = ([-1.0, -1.0, -1.0, -2.0], [-4.0, -3.0, -6.0, -4.0], [-3.0, -2.0, -4.0, -2.0],
+            [False, True, False, False])
+
+
+def _advantages(mode="right", next_values=_ROLLOUT[2]):
+    rewards, values, _, cut = _ROLLOUT
+    return _gae(rewards, values, next_values, cut, 0.5, 0.5, mode=mode).tolist()
+
+
 CH05_MISTAKES = {
-    "gae_ignores_cut": ("q1", lambda *a: _gae(*a, mode="ignore_cut"), "test_q1_cut"),
-    "gae_cut_is_terminal": ("q1", lambda *a: _gae(*a, mode="terminal"), "test_q1_cut"),
-    "gae_forgets_lambda": ("q1", lambda *a: _gae(*a, mode="no_lambda"), "test_q1_example"),
-    "gae_forgets_lambda_hidden": (
-        "q1", lambda *a: _gae(*a, mode="no_lambda"), "test_q1_matches_library"
+    "gae_ignores_cut": ("q1", _advantages("ignore_cut"), "test_q1_cut_slot"),
+    "gae_cut_is_terminal": ("q1", _advantages("terminal"), "test_q1_cut_slot"),
+    "gae_next_episode_at_the_cut": (  # V(x_2), the new episode's first observation
+        "q1", _advantages(next_values=[-3.0, -6.0, -4.0, -2.0]), "test_q1_cut_slot"
+    ),
+    "gae_next_episode_before_the_cut": (
+        "q1", _advantages(next_values=[-3.0, -6.0, -4.0, -2.0]), "test_q1_before_the_cut"
+    ),
+    "gae_no_bootstrap_at_the_end": (  # the rollout's end taken for a terminal state
+        "q1", _advantages(next_values=[-3.0, -2.0, -4.0, 0.0]), "test_q1_last_slot"
+    ),
+    "gae_forgets_lambda": ("q1", _advantages("no_lambda"), "test_q1_new_episode"),
+    "gae_forgets_lambda_before_the_cut": (
+        "q1", _advantages("no_lambda"), "test_q1_before_the_cut"
     ),
     "surrogate_max": ("q2", _surrogate_max, "test_q2_example"),
     "surrogate_clip_only": ("q2", _surrogate_clip_only, "test_q2_matches_library"),
@@ -798,22 +890,6 @@ CH07_MISTAKES = {
 # chapter 8 ---------------------------------------------------------------------------------
 
 
-def _penalty(q, actions, mode="naive_exp"):
-    q, a = np.asarray(q, dtype=float), np.asarray(actions)
-    logged = q[np.arange(len(q)), a]
-    soft_max = _lse(q, axis=1)
-    if mode == "naive_exp":  # no maximum subtracted: overflows for large Q-values
-        with np.errstate(over="ignore"):
-            return float(np.mean(np.log(np.exp(q).sum(axis=1)) - logged))
-    if mode == "hard_max":  # the maximum instead of the logsumexp
-        return float(np.mean(q.max(axis=1) - logged))
-    if mode == "wrong_sign":
-        return float(np.mean(logged - soft_max))
-    if mode == "sum":  # sums over the samples instead of averaging
-        return float(np.sum(soft_max - logged))
-    return soft_max - logged  # "per_sample": one term per sample, not reduced
-
-
 def _lse(x, axis):
     top = x.max(axis=axis, keepdims=True)
     return np.squeeze(top, axis) + np.log(np.exp(x - top).sum(axis=axis))
@@ -847,15 +923,32 @@ def _soft_value(q, logits, tau, mode="no_entropy"):
     return (pi * (q - log_pi)).sum(axis=-1)  # "no_tau": the temperature forgotten
 
 
+_CQL = {"correct_step": [-0.25, -0.5, -0.25, -0.25], "colleague_step": [-0.75, -0.5, -0.25, 0.25],
+        "correct_choice": 0, "colleague_choice": 3}
+
 CH08_MISTAKES = {
-    "penalty_overflows": ("q1", lambda q, a: _penalty(q, a, "naive_exp"), "test_q1_large_values"),
-    "penalty_hard_max": ("q1", lambda q, a: _penalty(q, a, "hard_max"), "test_q1_example"),
-    "penalty_hard_max_hidden": (
-        "q1", lambda q, a: _penalty(q, a, "hard_max"), "test_q1_matches_library"
+    "step_without_the_penalty": (  # the critic term's gradient only
+        "q1", {**_CQL, "correct_step": [-0.5, -0.5, -0.25, 0.0]}, "test_q1_correct_step"
     ),
-    "penalty_wrong_sign": ("q1", lambda q, a: _penalty(q, a, "wrong_sign"), "test_q1_example"),
-    "penalty_sum": ("q1", lambda q, a: _penalty(q, a, "sum"), "test_q1_example"),
-    "penalty_per_sample": ("q1", lambda q, a: _penalty(q, a, "per_sample"), "test_q1_example"),
+    "penalty_without_its_softmax": (  # the logsumexp taken for a constant: -mu_hat only
+        "q1", {**_CQL, "correct_step": [0.0, -0.25, 0.0, 0.0]}, "test_q1_correct_step"
+    ),
+    "critic_summed_not_averaged": (  # the 1/n of the critic term forgotten
+        "q1", {**_CQL, "correct_step": [-1.75, -2.0, -1.0, -0.25]}, "test_q1_correct_step"
+    ),
+    "steps_swapped": (
+        "q1", {**_CQL, "correct_step": _CQL["colleague_step"],
+               "colleague_step": _CQL["correct_step"]}, "test_q1_colleague_step"
+    ),
+    "gradient_ascent": (  # Q + s grad L instead of Q - s grad L
+        "q1", {**_CQL, "correct_step": [0.25, 0.5, 0.25, 0.25]}, "test_q1_correct_step"
+    ),
+    "unseen_action_sinks_anyway": ("q1", {**_CQL, "colleague_choice": 0},
+                                   "test_q1_colleague_choice"),
+    "frequency_ignored": (  # actions 0 and 2 share the mean target: the later one taken
+        "q1", {**_CQL, "correct_choice": 2}, "test_q1_correct_choice"
+    ),
+    "unseen_action_wins_anyway": ("q1", {**_CQL, "correct_choice": 3}, "test_q1_correct_choice"),
     "joint_hard_max": ("q2", lambda q: _joint_lse(q, "hard_max"), "test_q2_example"),
     "joint_same_action": ("q2", lambda q: _joint_lse(q, "same_action"), "test_q2_example"),
     "joint_wrong_axis": ("q2", lambda q: _joint_lse(q, "wrong_axis"), "test_q2_example"),
@@ -963,17 +1056,37 @@ def _wrong(function, mode):
     return lambda *args: function(*args, mode=mode)
 
 
+def _pf_run(mode="", steps=5, eta=0.25, floor=0.1):
+    """Question 1's AP (reports (4, 2, 1), C~(0) = 1) with ``_pf_update``'s mistake ``mode``:
+    the UEs served in the first ``steps`` steps and the weights after them."""
+    report, avg = np.array([4.0, 2.0, 1.0]), np.ones(3)
+    weight, served = 1.0 / np.maximum(avg, floor), []
+    for _ in range(steps):
+        served.append(int(np.argmax(weight * report)))
+        received = np.where(np.arange(3) == served[-1], report, 0.0)
+        avg, weight = _pf_update(avg, received, eta, floor, mode=mode)
+    return {"served": served, "weights": weight.tolist(), "shares": [1 / 3, 1 / 3, 1 / 3]}
+
+
 CH09_MISTAKES = {
-    "pf_eta_swapped": ("q1", _wrong(_pf_update, "eta_swapped"), "test_q1_example"),
-    "pf_eta_swapped_hidden": ("q1", _wrong(_pf_update, "eta_swapped"), "test_q1_matches_library"),
-    "pf_no_floor": ("q1", _wrong(_pf_update, "no_floor"), "test_q1_starved_ues_hit_the_floor"),
-    "pf_no_floor_hidden": ("q1", _wrong(_pf_update, "no_floor"), "test_q1_matches_library"),
-    "pf_floored_average": (
-        "q1", _wrong(_pf_update, "floored_average"), "test_q1_starved_ues_hit_the_floor"
+    "pf_eta_swapped": ("q1", _pf_run("eta_swapped"), "test_q1_served"),
+    "pf_old_average": ("q1", _pf_run("old_average"), "test_q1_weights"),
+    "pf_floor_added": ("q1", _pf_run("floor_added"), "test_q1_weights"),
+    "pf_weights_of_step_4": (
+        "q1", {**_pf_run(), "weights": _pf_run(steps=4)["weights"]}, "test_q1_weights"
     ),
-    "pf_old_average": ("q1", _wrong(_pf_update, "old_average"), "test_q1_example"),
-    "pf_floor_added": (
-        "q1", _wrong(_pf_update, "floor_added"), "test_q1_starved_ues_hit_the_floor"
+    "pf_largest_rate": ("q1", {**_pf_run(), "served": [0, 0, 0, 0, 0]}, "test_q1_served"),
+    "pf_largest_weight": (  # the weight alone, not the ratio w * C: ties to UE 0 in step 1
+        "q1", {**_pf_run(), "served": [0, 1, 2, 2, 1]}, "test_q1_served"
+    ),
+    "shares_proportional_to_the_rates": (
+        "q1", {**_pf_run(), "shares": [4 / 7, 2 / 7, 1 / 7]}, "test_q1_shares"
+    ),
+    "shares_of_a_max_rate_scheduler": (
+        "q1", {**_pf_run(), "shares": [1.0, 0.0, 0.0]}, "test_q1_shares"
+    ),
+    "shares_of_the_first_five_steps": (
+        "q1", {**_pf_run(), "shares": [0.4, 0.4, 0.2]}, "test_q1_shares"
     ),
     "reward_lam_on_rate": ("q2", _wrong(_team_reward, "lam_on_rate"), "test_q2_example"),
     "reward_lam_on_rate_hidden": (
@@ -1033,6 +1146,7 @@ MISTAKES: dict[tuple[str, str], tuple[str, Callable, str]] = {
     (assignment, mistake): row
     for assignment, mistakes in [("ch01_exercises", CH01_MISTAKES),
                                  ("ch02_exercises", CH02_MISTAKES),
+                                 ("ch03_exercises", CH03_MISTAKES),
                                  ("ch04_exercises", CH04_MISTAKES),
                                  ("ch05_exercises", CH05_MISTAKES),
                                  ("ch06_exercises", CH06_MISTAKES),
