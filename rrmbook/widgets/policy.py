@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from .. import baselines, checks, plots
 from ..analysis import record_decisions
+from ..experiments.zoo import SHIPPED, ShippedPolicy, get_policy
 from ..scenarios import make_env
 from ._base import Dashboard
 
@@ -40,8 +41,6 @@ LOADS = ("light", "medium", "heavy")
 
 def shipped_policies(scenario: str) -> list[str]:
     """The shipped MAPPO policies trained on ``scenario``, in the order of the zoo."""
-    from ..experiments.zoo import SHIPPED, ShippedPolicy
-
     return [n for n, p in SHIPPED.items() if isinstance(p, ShippedPolicy) and p.scenario == scenario]
 
 
@@ -97,15 +96,11 @@ def run_policy_dashboard(settings: PolicyDashboardSettings | None = None, **valu
     """Record the policy and the baseline on the same run.  Returns
     ``(env, {"policy": (method, Results, log), "baseline": (method, Results, log)})``, the
     method being ``mappo_shared``/``mappo_separate`` or the baseline's name."""
-    from ..experiments.zoo import get_policy
-
     s = settings or PolicyDashboardSettings()
     if values:
         s = PolicyDashboardSettings(**{**s.__dict__, **values})
     s.validate()
     env = make_env(s.scenario, load=s.load, seed=s.seed)
-    from ..experiments.zoo import SHIPPED
-
     runs = {}
     learned = f"mappo_{SHIPPED[s.policy].mode}"          # the method key of plots' styles
     for role, key, policy in (("policy", learned, get_policy(s.policy, train_missing=False)),
