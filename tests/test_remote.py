@@ -132,3 +132,14 @@ def test_values_cross_as_plain_data_for_questions_whose_answer_is_a_number(tmp_p
         assert worker.value("undefined") is None
         with pytest.raises(RemoteError, match="cannot cross"):
             worker.value("thing")
+
+
+@needs_sandbox
+def test_calling_a_function_the_notebook_does_not_define_says_so(tmp_path):
+    folder = _notebook(tmp_path, "x = 1")
+    with Sandbox(worker_command("submission.ipynb", sys.executable), folder,
+                 Limits(wall_seconds=120)) as box:
+        worker = Worker(box, call_timeout=5)
+        with pytest.raises(RemoteError, match="the notebook defines no function 'gms'"):
+            worker.call("gms", 1)
+        assert worker.value("x") == 1                      # the worker still answers

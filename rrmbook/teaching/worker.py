@@ -236,9 +236,9 @@ def run_cells(cells: list[dict], namespace: dict, seconds: float = CELL_SECONDS,
     return notes, stopped
 
 
-def _call(fn, args: list, kwargs: dict, seconds: float) -> dict:
+def _call(fn, name: str, args: list, kwargs: dict, seconds: float) -> dict:
     if not callable(fn):
-        return {"ok": False, "error": "NameError: the notebook defines no such function"}
+        return {"ok": False, "error": f"NameError: the notebook defines no function {name!r}"}
     try:
         _arm(seconds)
         result = fn(*args, **kwargs)
@@ -284,10 +284,7 @@ def serve(namespace: dict, inp, out, seconds: float = CELL_SECONDS) -> None:
         except Exception as exc:  # noqa: BLE001
             reply = {"ok": False, "error": f"bad request ({type(exc).__name__})"}
         else:
-            fn = namespace.get(name)
-            reply = _call(fn, args, kwargs, seconds)
-            if not callable(fn):
-                reply["error"] = f"NameError: the notebook defines no function {name!r}"
+            reply = _call(namespace.get(name), name, args, kwargs, seconds)
         reply["violations"] = list(MONITOR.seen)
         reply["protected"] = _protected_calls()
         out.write(json.dumps(reply) + "\n")
