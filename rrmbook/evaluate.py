@@ -12,6 +12,7 @@ many unfinished packets instead of being hidden.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -69,7 +70,8 @@ class Results(RunInfo):
     # ---------------------------------------------------------------- summaries
     @property
     def mean_delay(self) -> float:
-        """Average delay of the delivered packets."""
+        """Average delay of the delivered packets: ``nan`` exactly when ``delivered == 0``
+        (:func:`evaluate` warns when a run delivers nothing)."""
         return float(self.delays.mean()) if self.delays.size else float("nan")
 
     @property
@@ -127,17 +129,26 @@ class Results(RunInfo):
 
     # ---------------------------------------------------------------- files
     def save(self, path: str | Path) -> Path:
-        """Write an ``.npz`` (arrays) with the scalar fields as JSON, atomically."""
+        """Write the results to ``path`` as an ``.npz`` (arrays, and the scalar fields as
+        JSON), atomically; ``.npz`` is appended when ``path`` lacks it.  Returns the path
+        written, which :meth:`load` reads back into equal results."""
+        path = _npz(path)
         meta = {k: v for k, v in asdict(self).items() if not isinstance(v, np.ndarray)}
         arrays = {k: v for k, v in asdict(self).items() if isinstance(v, np.ndarray)}
         return atomic_write_npz(path, meta=json.dumps(meta), **arrays)
 
     @classmethod
     def load(cls, path: str | Path) -> Results:
-        with np.load(path, allow_pickle=False) as f:
+        """Read results written by :meth:`save` (``.npz`` may be left off ``path``)."""
+        with np.load(_npz(path), allow_pickle=False) as f:
             meta = json.loads(str(f["meta"]))
             arrays = {k: f[k] for k in f.files if k != "meta"}
         return cls(**meta, **arrays)
+
+
+def _npz(path: str | Path) -> Path:
+    path = Path(path)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
 
 
 @dataclass
@@ -242,6 +253,10 @@ def evaluate(env, policy: Policy | object, slots: int = 5000, seed: int = 0,
     record = ledger.delays(packet_size=env.packet_size, within_slot=env.within_slot)
     arrived = int(ledger.arrivals.sum())
     delivered = int(record.delays.size)
+    if delivered == 0:
+        warnings.warn(f"{policy.name} delivered no packet in {slots} slots on "
+                      f"{env.config.name} ({arrived} arrived): its mean delay is nan; see "
+                      "Results.unfinished and unfinished_age", RuntimeWarning, stacklevel=2)
     return Results(
         scenario=env.config.name, policy=policy.name, information=policy.information,
         slots=int(slots), batch=env.batch, seed=int(seed),

@@ -237,3 +237,24 @@ def test_evaluate_leaves_no_recording_behind():
     env = _env()
     rrmbook.evaluate(env, baselines.get("gms"), slots=10)
     assert env.ledger is None
+
+
+def test_results_save_appends_the_npz_suffix_and_load_finds_it(tmp_path):
+    res = rrmbook.evaluate(_env(batch=1), baselines.get("llq"), slots=30, seed=1)
+    path = res.save(tmp_path / "x")
+    assert path == tmp_path / "x.npz" and path.is_file()
+    assert not (tmp_path / "x").exists()
+    for where in (tmp_path / "x", tmp_path / "x.npz"):
+        assert rrmbook.Results.load(where).summary() == res.summary()
+
+
+def test_a_run_that_delivers_nothing_warns_and_says_so():
+    env = _env(batch=2)
+
+    def silent(obs):  # every agent stays silent on every subband
+        return np.zeros(obs.X.shape[:2] + (env.n_subbands,), dtype=np.int64)
+
+    with pytest.warns(RuntimeWarning, match="delivered no packet in 40 slots"):
+        res = rrmbook.evaluate(env, silent, slots=40, seed=0)
+    assert res.delivered == 0 and res.arrived > 0 and res.unfinished == res.arrived
+    assert np.isnan(res.mean_delay) and res.summary()["delivered"] == 0
