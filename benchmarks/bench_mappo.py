@@ -144,7 +144,7 @@ def time_to_quality(mode: str, scenario: str, load: str | float, reference: str,
               f"{record['mean_queue']:.2f} | {cells[0]} | {cells[1]} |", flush=True)
 
     train(MAPPOConfig.laptop(mode=mode), scenario, load, seed=seed, budget_slots=budget_slots,
-          callback=evaluate, log_csv=csv)
+          callback=evaluate, log_csv=csv, overwrite=True)  # a re-measurement replaces the last
     print()
     for label in ("sampled", "greedy"):
         if label in reached:

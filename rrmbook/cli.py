@@ -112,7 +112,8 @@ def cmd_train(args) -> int:
     out = Path(args.out or f"runs/mappo-{args.scenario}-{args.load}-{args.mode}-s{args.seed}")
     policy, history = train(config, args.scenario, _load_arg(args.load), seed=args.seed,
                             budget_slots=slots, checkpoint_dir=out, resume=args.resume,
-                            progress=not args.quiet, log_csv=out / "learning_curve.csv")
+                            progress=not args.quiet, log_csv=out / "learning_curve.csv",
+                            overwrite=args.overwrite)
     last = history[-1] if history else {}
     print(f"trained {args.mode} MAPPO on {args.scenario} (load {args.load}) for "
           f"{last.get('slots', 0)} copy-slots in {last.get('time_s', 0.0):.0f} s")
@@ -303,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, default=0)
     sp.add_argument("--out", default=None, help="run folder (checkpoint and learning curve)")
     sp.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    sp.add_argument("--overwrite", action="store_true",
+                    help="start afresh in a run folder that holds an earlier run (which is "
+                         "refused otherwise)")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp.add_argument("--threads", type=int, default=1,
                     help="torch threads (default 1: the networks are small, and more threads "
@@ -407,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(threads)
     try:
         return args.func(args)
-    except (ValueError, TypeError, FileNotFoundError) as err:
+    except (ValueError, TypeError, FileNotFoundError, FileExistsError) as err:
         print(f"rrmbook: error: {err}", file=sys.stderr)
         return 2
 

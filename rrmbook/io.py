@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_write_npz",
-           "atomic_write_torch", "CHECKPOINT_NAME"]
+           "atomic_write_torch", "CHECKPOINT_NAME", "refuse_to_replace", "remove_stale_temp_files"]
 
 #: The file every trainer (MAPPO, SAC, DQN, CQL) keeps its last resumable state in, inside
 #: its ``checkpoint_dir``.
@@ -65,3 +65,23 @@ def atomic_write_torch(path: str | Path, obj) -> Path:
     buf = io.BytesIO()
     torch.save(obj, buf)
     return atomic_write_bytes(path, buf.getvalue())
+
+
+def refuse_to_replace(*paths: str | Path | None) -> None:
+    """Raise :class:`FileExistsError` if any of ``paths`` (``None`` skipped) is a non-empty
+    file: a fresh training run must not replace an earlier run's checkpoint or log."""
+    for path in paths:
+        if path is not None and Path(path).is_file() and Path(path).stat().st_size > 0:
+            raise FileExistsError(
+                f"{path} already exists from an earlier run: resume it (resume=True, or "
+                f"--resume on the command line) or replace it (overwrite=True, --overwrite)")
+
+
+def remove_stale_temp_files(path: str | Path) -> list[Path]:
+    """Delete the temp files that killed atomic writes of ``path`` left beside it (the
+    ``.NAME.*.tmp`` files of :func:`atomic_write_bytes`); returns what was removed."""
+    path = Path(path)
+    stale = sorted(path.parent.glob(f".{path.name}.*.tmp")) if path.parent.is_dir() else []
+    for tmp in stale:
+        tmp.unlink(missing_ok=True)
+    return stale

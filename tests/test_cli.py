@@ -67,3 +67,11 @@ def test_train_then_evaluate_the_checkpoint(tmp_path, capsys):
     assert main(["evaluate", "--checkpoint", str(run / "last.pt"), "--scenario", "paper-hex19",
                  "--slots", "10"]) == 2
     assert "paper-hex19" in capsys.readouterr().err
+    # a fresh run into the same folder is refused before any work, and changes nothing
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    assert main(["train", "mappo", "--load", "heavy", "--budget", "2048", "--out", str(run),
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "already exists from an earlier run" in err and "--resume" in err and "--overwrite" in err
+    assert "Traceback" not in err
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before

@@ -311,6 +311,27 @@ def test_checkpoint_round_trip(tmp_path):
     assert not list(tmp_path.glob(".*.tmp"))  # atomic write left no temp file
 
 
+def test_a_fresh_run_never_replaces_an_earlier_one(tmp_path):
+    """Issue 18: without resume, a folder holding a checkpoint (or a log holding a curve) is
+    refused before any work; overwrite=True replaces them; temp files of killed checkpoint
+    writes are removed by the next run."""
+    log = tmp_path / "curve.csv"
+    train(_tiny(), "paper-cg8", "heavy", budget_slots=128, checkpoint_dir=tmp_path, log_csv=log)
+    before = (tmp_path / "last.pt").read_bytes(), log.read_text()
+    with pytest.raises(FileExistsError, match=r"last\.pt already exists.*resume=True.*overwrite=True"):
+        train(_tiny(), "paper-cg8", "heavy", budget_slots=64, checkpoint_dir=tmp_path)
+    with pytest.raises(FileExistsError, match=r"curve\.csv already exists"):
+        train(_tiny(), "paper-cg8", "heavy", budget_slots=64, log_csv=log)
+    assert ((tmp_path / "last.pt").read_bytes(), log.read_text()) == before
+    stale = tmp_path / ".last.pt.abc123.tmp"      # what a kill during a write leaves
+    stale.write_bytes(b"half a checkpoint")
+    _, history = train(_tiny(), "paper-cg8", "heavy", budget_slots=64, checkpoint_dir=tmp_path,
+                       log_csv=log, overwrite=True)
+    assert not stale.exists() and len(history) == 1
+    assert load_checkpoint(tmp_path / "last.pt")["slots"] == 64
+    assert len(log.read_text().splitlines()) == 2   # header and the one new update
+
+
 def test_checkpoint_for_another_scenario_is_refused(tmp_path):
     train(_tiny(), "paper-cg8", "heavy", budget_slots=64, checkpoint_dir=tmp_path)
     with pytest.raises(ValueError, match=r"obs_dim: trained 6 vs 234.*n_agents: trained 4 vs 19"):

@@ -69,7 +69,7 @@ class ShippedPolicy:
     def train(self, checkpoint_dir: Path, resume: bool, progress: bool) -> None:
         train(self.config(), self.scenario, self.load, seed=self.seed,
               budget_slots=self.budget_slots, checkpoint_dir=checkpoint_dir, resume=resume,
-              progress=progress)
+              progress=progress, overwrite=True)  # retraining a changed design starts afresh
 
     def resumable(self, checkpoint: Path) -> bool:
         """Whether an old checkpoint was made by this run (a retrain of a changed design

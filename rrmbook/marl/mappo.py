@@ -42,7 +42,13 @@ from tqdm.auto import tqdm
 
 from .. import checks, seeding
 from ..envs.base import env_restore, env_snapshot
-from ..io import CHECKPOINT_NAME, atomic_write_text, atomic_write_torch
+from ..io import (
+    CHECKPOINT_NAME,
+    atomic_write_text,
+    atomic_write_torch,
+    refuse_to_replace,
+    remove_stale_temp_files,
+)
 from ..scenarios import make_env
 from ..seeding import Stream
 from .agent import (
@@ -657,7 +663,7 @@ def train(config: MAPPOConfig | None = None, scenario: str = "paper-cg8",
           checkpoint_dir: str | Path | None = None, resume: bool | str | Path = False,
           progress: bool = False, log_csv: str | Path | None = None,
           callback: Callable[[MAPPOPolicy, dict], bool | None] | None = None,
-          env_kwargs: dict | None = None) -> tuple[MAPPOPolicy, list[dict]]:
+          env_kwargs: dict | None = None, overwrite: bool = False) -> tuple[MAPPOPolicy, list[dict]]:
     """Train recurrent MAPPO on a named scenario and return ``(policy, history)``.
 
     Parameters
@@ -679,6 +685,9 @@ def train(config: MAPPOConfig | None = None, scenario: str = "paper-cg8",
         update.
     callback : called after every update with the current policy (sharing the live
         weights) and the record; returning ``True`` stops training.
+    overwrite : a fresh run (``resume`` false) refuses, before any work, a ``checkpoint_dir``
+        that already holds a checkpoint or a ``log_csv`` that already holds a curve, so an
+        earlier run is never replaced by accident; ``overwrite=True`` replaces them.
 
     ``history`` holds one record per update: copy-slots so far, mean individual reward and
     mean queue (packets per device) over the rollout, episodes truncated, the losses, the
@@ -691,14 +700,18 @@ def train(config: MAPPOConfig | None = None, scenario: str = "paper-cg8",
     budget_slots = checks.positive_int("budget_slots", budget_slots)
     if resume is True and checkpoint_dir is None:
         raise ValueError("resume=True needs checkpoint_dir (or pass the checkpoint's path)")
+    checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
+    log = Path(log_csv) if log_csv is not None else None
+    if not resume and not overwrite:
+        refuse_to_replace(checkpoint, log)
     env_kwargs = dict(env_kwargs or {})
     env = make_env(scenario, load=load, batch=config.n_envs, seed=seed, **env_kwargs)
     run = {"scenario": scenario, "load": _plain(load), "env_kwargs": env_kwargs, "seed": int(seed)}
     learner = MAPPO(config, env, seed, run)
-    checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
+    if checkpoint is not None:
+        remove_stale_temp_files(checkpoint)
     if resume:
         learner.load_state_dict(load_checkpoint(checkpoint if resume is True else resume))
-    log = Path(log_csv) if log_csv is not None else None
     if log is not None:
         _write_log(log, learner.history)
     with tqdm(total=budget_slots, initial=min(learner.slots, budget_slots), disable=not progress,
