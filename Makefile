@@ -19,7 +19,7 @@ help:
 	@echo "make notebooks  write executed .ipynb copies of the chapters into _build/notebooks"
 	@echo "make exercises  regenerate exercises/ from solutions/"
 	@echo "make grade SUBMISSIONS=dir ASSIGNMENT=ch03_exercises   grade submitted notebooks"
-	@echo "make lab        open the chapters in JupyterLab"
+	@echo "make lab        open the book in JupyterLab (chapters open as notebooks)"
 	@echo "make bench      print the benchmark tables"
 
 venv: $(STAMP)
@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet "torch==2.13.0"
 	$(PY) -m pip install --quiet -e ".[book,grade,dev,ray]"
-	$(PY) -m ipykernel install --prefix $(VENV) --name python3 --display-name "Python 3 (rrmbook)" >/dev/null
+	$(PY) -m ipykernel install --prefix $(VENV) --name python3 --display-name "Python 3" >/dev/null
 	touch $(STAMP)
 
 book: $(STAMP)
@@ -69,9 +69,14 @@ grade: $(STAMP)
 	@test -n "$(SUBMISSIONS)" || (echo "usage: make grade SUBMISSIONS=dir ASSIGNMENT=ch03_exercises"; exit 2)
 	$(VENV)/bin/rrmbook grade $(SUBMISSIONS) --out grading-output $(if $(ASSIGNMENT),--assignment $(ASSIGNMENT),)
 
+# JupyterLab at the repository root (chapters/, exercises/, solutions/ all reachable); a
+# double-click opens a chapter as a notebook (lab/overrides.json), and saving leaves the file
+# unchanged (jupytext.toml; the kernel's name and display name are the ones the pages declare)
 lab: $(STAMP)
 	$(VENV)/bin/pip install --quiet -e ".[lab]"
-	$(VENV)/bin/jupyter lab chapters
+	mkdir -p $(VENV)/share/jupyter/lab/settings
+	cp lab/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check rrmbook tests benchmarks
