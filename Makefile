@@ -6,6 +6,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NBDIR  := _build/nbval
+CACHE  := _build/.jupyter_cache
+# the tests that need the built book (phase 3 of make test)
+BOOK_TESTS := $(wildcard tests/test_book_html.py tests/test_book_browser.py tests/test_lab_browser.py)
+BUILD  := $(VENV)/bin/jupyter-book build . --warningiserror --keep-going || \
+	  (echo "book build failed"; exit 1)
 # One torch/BLAS thread per process: the networks are small, and the test suite runs two
 # processes on two cores; more threads than free cores slow training down many times over.
 export OMP_NUM_THREADS ?= 1
@@ -14,7 +19,7 @@ export OMP_NUM_THREADS ?= 1
 
 help:
 	@echo "make book       build the HTML book into _build/html (clean, executed)"
-	@echo "make test       run the whole test suite (builds the book first)"
+	@echo "make test       run the whole test suite (every page runs once; the book is built from those runs)"
 	@echo "make unit       unit and property tests only (fast)"
 	@echo "make notebooks  write executed .ipynb copies of the chapters into _build/notebooks"
 	@echo "make exercises  regenerate exercises/ from solutions/"
@@ -32,10 +37,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m ipykernel install --prefix $(VENV) --name python3 --display-name "Python 3" >/dev/null
 	touch $(STAMP)
 
+# a clean build: the execution cache is emptied, so every page runs (each page's time is
+# printed as "Executed notebook in N seconds")
 book: $(STAMP)
-	rm -rf _build/html _build/jupyter_execute _build/.doctrees
-	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going || \
-	  (echo "book build failed"; exit 1)
+	rm -rf _build/html _build/jupyter_execute _build/.doctrees $(CACHE)
+	$(BUILD)
 
 # the browser tests (tests/test_book_browser.py) drive Debian's chromium, never a browser
 # Playwright downloads; installed here when missing and run as root, else those tests skip
@@ -46,16 +52,27 @@ browser:
 	      { apt-get update >/dev/null 2>&1 && apt-get install -y chromium >/dev/null 2>&1; }; }; } || \
 	  echo "could not install chromium: tests/test_book_browser.py will skip"
 
-test: book browser
-	rm -rf $(NBDIR) && mkdir -p $(NBDIR)
+# One execution of every page: phase 1 runs the unit tests and every chapter and solution
+# notebook through nbval, and book/nbval_to_cache.py stores each chapter whose cells all passed
+# in the book's execution cache; phase 2 builds the book from that cache (execute_notebooks:
+# cache) without running a chapter again; phase 3 checks the built book and JupyterLab in a
+# browser. (MPLBACKEND is left alone so the kernels draw figures inline for the book; the test
+# process itself uses Agg, tests/conftest.py.)
+test: $(STAMP) browser
+	rm -rf $(NBDIR) $(CACHE) && mkdir -p $(NBDIR)
 	for f in chapters/*.md; do \
 	  $(VENV)/bin/jupytext --quiet --to ipynb -o $(NBDIR)/$$(basename $${f%.md}).ipynb $$f || exit 1; done
-	MPLBACKEND=Agg $(PY) -m pytest -n 2 --dist loadfile --nbval-lax --nbval-cell-timeout=600 \
-	  -p no:cacheprovider tests $(NBDIR) solutions
+	book/timed "1: unit tests, chapters and solutions through nbval" \
+	  $(PY) -m pytest -n 2 --dist loadfile --nbval-lax --nbval-cell-timeout=600 -p no:cacheprovider \
+	  -p book.nbval_to_cache --nbval-cache=$(CACHE) --nbval-cache-pages=chapters \
+	  $(addprefix --ignore=,$(BOOK_TESTS)) tests $(NBDIR) solutions
+	rm -rf _build/html _build/jupyter_execute _build/.doctrees
+	book/timed "2: the book, from phase 1's executions" $(BUILD)
+	book/timed "3: the built book and JupyterLab in a browser" \
+	  $(PY) -m pytest -p no:cacheprovider $(BOOK_TESTS)
 
 unit: $(STAMP)
-	MPLBACKEND=Agg $(PY) -m pytest -n 2 tests --ignore=tests/test_book_html.py \
-	  --ignore=tests/test_book_browser.py
+	$(PY) -m pytest -n 2 tests $(addprefix --ignore=,$(BOOK_TESTS))
 
 notebooks: $(STAMP)
 	mkdir -p _build/notebooks

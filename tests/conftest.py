@@ -8,11 +8,17 @@ be numbered contiguously (so dummy-device padding and owner lookups are exercise
 
 from __future__ import annotations
 
-import networkx as nx
-import numpy as np
-import pytest
+import matplotlib
 
-from rrmbook.conflict import random_conflict_graph
+# the test process draws off screen; the Makefile leaves MPLBACKEND unset so that the notebook
+# kernels nbval starts draw inline, and the book is built from their outputs
+matplotlib.use("Agg")
+
+import networkx as nx  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from rrmbook.conflict import random_conflict_graph  # noqa: E402
 
 
 def _random_graph(seed: int, n_agents: int, devices_per_agent: int, density: float,
