@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_write_npz",
-           "atomic_write_torch", "CHECKPOINT_NAME", "refuse_to_replace", "remove_stale_temp_files"]
+           "atomic_write_torch", "CHECKPOINT_NAME", "refuse_to_replace", "remove_stale_temp_files",
+           "read_torch"]
 
 #: The file every trainer (MAPPO, SAC, DQN, CQL) keeps its last resumable state in, inside
 #: its ``checkpoint_dir``.
@@ -85,3 +86,49 @@ def remove_stale_temp_files(path: str | Path) -> list[Path]:
     for tmp in stale:
         tmp.unlink(missing_ok=True)
     return stale
+
+
+def read_torch(path: str | Path, what: str):
+    """``torch.load(path, weights_only=True)`` on the CPU, with one clear error for a file that
+    cannot be one: a missing file raises ``FileNotFoundError``; an empty, truncated, text or
+    random-byte file (or a pickle that would need to run code) raises ``ValueError`` naming
+    ``path`` and ``what`` it should have been, instead of torch's own exceptions and advice;
+    a floating-point tensor anywhere in it that holds ``nan`` or ``inf`` raises too (a model
+    with such weights acts at random and evaluates to ``nan`` without a word)."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no {what} at {path}")
+    try:
+        state = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as err:  # noqa: BLE001 - torch raises many kinds for a bad file
+        raise ValueError(f"{path} is not a readable {what}: the file is empty, truncated or not "
+                         f"one torch saved ({type(err).__name__}); copy it again or retrain"
+                         ) from None
+    bad = _non_finite_tensor(state)
+    if bad is not None:
+        raise ValueError(f"{path}: {what} holds non-finite values (nan or inf) in {bad}; "
+                         "it cannot be used (retrain, or resume from an earlier checkpoint)")
+    return state
+
+
+def _non_finite_tensor(obj, where: str = "") -> str | None:
+    """The key path of the first floating tensor holding nan or inf, else ``None``."""
+    import torch
+
+    if isinstance(obj, torch.Tensor):
+        if obj.is_floating_point() and not bool(torch.isfinite(obj).all()):
+            return where or "the file"
+        return None
+    if isinstance(obj, dict):
+        items = obj.items()
+    elif isinstance(obj, list | tuple):
+        items = enumerate(obj)
+    else:
+        return None
+    for key, value in items:
+        found = _non_finite_tensor(value, f"{where}.{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None

@@ -332,6 +332,41 @@ def test_a_fresh_run_never_replaces_an_earlier_one(tmp_path):
     assert len(log.read_text().splitlines()) == 2   # header and the one new update
 
 
+def test_unreadable_checkpoints_are_refused_with_one_message(tmp_path):
+    """Issue 18: an empty, truncated, text or random-byte file, or one with nan weights, is
+    refused by load_checkpoint / load_policy with a ValueError naming the file (and by the
+    CLI with that message and no traceback)."""
+    import contextlib
+    import io
+
+    import torch
+
+    from rrmbook.cli import main
+
+    train(_tiny(), "paper-cg8", "heavy", budget_slots=64, checkpoint_dir=tmp_path)
+    good = (tmp_path / "last.pt").read_bytes()
+    rng = np.random.default_rng(0)
+    bad = {"empty.pt": b"", "truncated.pt": good[: len(good) // 2], "text.pt": b"not a model\n",
+           "random.pt": rng.bytes(4096)}
+    state = load_checkpoint(tmp_path / "last.pt")
+    state["actor"][next(iter(state["actor"]))][0] = float("nan")
+    torch.save(state, tmp_path / "nan.pt")
+    for name, data in bad.items():
+        (tmp_path / name).write_bytes(data)
+    for name in [*bad, "nan.pt"]:
+        path = tmp_path / name
+        why = "non-finite values" if name == "nan.pt" else "not a readable rrmbook MAPPO"
+        with pytest.raises(ValueError, match=why):
+            load_checkpoint(path)
+        with pytest.raises(ValueError, match=why):
+            load_policy(path)
+    for name in ("truncated.pt", "nan.pt"):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            assert main(["evaluate", "--checkpoint", str(tmp_path / name), "--slots", "5"]) == 2
+        assert name in err.getvalue() and "Traceback" not in err.getvalue()
+
+
 def test_checkpoint_for_another_scenario_is_refused(tmp_path):
     train(_tiny(), "paper-cg8", "heavy", budget_slots=64, checkpoint_dir=tmp_path)
     with pytest.raises(ValueError, match=r"obs_dim: trained 6 vs 234.*n_agents: trained 4 vs 19"):

@@ -14,6 +14,7 @@ import torch
 import rrmbook
 from rrmbook.offline import (
     CQLConfig,
+    Dataset,
     DQNConfig,
     DQNLearner,
     EpsilonBehaviour,
@@ -179,6 +180,36 @@ def test_corrupt_and_mismatched_files_raise_clear_errors(tmp_path, small_dataset
         load_dataset(path)
     with pytest.raises(FileNotFoundError, match="NAME.npz"):
         load_dataset(tmp_path / "missing")
+
+
+def test_datasets_with_impossible_values_are_refused(tmp_path, small_dataset):
+    """Issue 18: nan rewards or observations and out-of-range actions are refused when a
+    dataset is built or loaded, with the field named, before a learner sees them."""
+    arrays = small_dataset.arrays()
+    nan_rewards = arrays | {"rewards": np.full_like(arrays["rewards"], np.nan)}
+    with pytest.raises(ValueError, match=r"'rewards' holds 300 non-finite values.*transition 0"):
+        Dataset(**nan_rewards, meta=small_dataset.meta)
+    actions = arrays["actions"].copy()
+    actions[5, 1] = small_dataset.meta["n_actions"]
+    with pytest.raises(ValueError, match=r"'actions' must lie in 0 \.\. 3, got values from 0 to 4"):
+        Dataset(**(arrays | {"actions": actions}), meta=small_dataset.meta)
+    # a file edited behind the sidecar's back: refused on loading, naming the file
+    path = save_dataset(small_dataset, tmp_path / "d")
+    with np.load(path) as f:
+        edited = {k: f[k] for k in f.files}
+    edited["observations"][7, 0, 0] = np.inf
+    np.savez(path, **edited)
+    with pytest.raises(ValueError, match=r"d\.npz: dataset field 'observations' holds 1 non-finite"):
+        load_dataset(path)
+
+
+def test_unreadable_offline_checkpoints_are_refused(tmp_path):
+    from rrmbook.offline.checkpoints import read_checkpoint
+
+    for name, data in {"empty.pt": b"", "text.pt": b"hello", "random.pt": bytes(range(256)) * 8}.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(ValueError, match=rf"{name} is not a readable rrmbook offline-MARL"):
+            read_checkpoint(tmp_path / name)
 
 
 def test_mix_and_subset(small_dataset):

@@ -46,6 +46,7 @@ from ..io import (
     CHECKPOINT_NAME,
     atomic_write_text,
     atomic_write_torch,
+    read_torch,
     refuse_to_replace,
     remove_stale_temp_files,
 )
@@ -569,9 +570,7 @@ def load_checkpoint(path: str | Path, formats: tuple[str, ...] = (FORMAT,)) -> d
     ``formats``: the kinds of file accepted (a training checkpoint by default; add
     ``"rrmbook-mappo-policy/1"`` to accept a policy file, see :func:`export_policy`)."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    state = torch.load(path, weights_only=True, map_location="cpu")
+    state = read_torch(path, "rrmbook MAPPO checkpoint or policy file")
     if not isinstance(state, dict) or state.get("format") not in formats:
         raise ValueError(f"{path} is not a rrmbook MAPPO checkpoint (format "
                          f"{' or '.join(map(repr, formats))})")

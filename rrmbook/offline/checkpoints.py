@@ -12,7 +12,7 @@ import torch
 
 from .. import checks
 from ..evaluate import evaluate
-from ..io import CHECKPOINT_NAME, atomic_write_torch
+from ..io import CHECKPOINT_NAME, atomic_write_torch, read_torch
 from .networks import VARIANTS
 
 __all__ = ["CHECKPOINT_NAME", "FORMAT", "tensors", "arrays", "check_fields", "eval_scores",
@@ -70,10 +70,7 @@ def save_checkpoint(path: Path, state: dict) -> Path:
 def read_checkpoint(path: str | Path) -> dict:
     """Load an offline-MARL checkpoint or learner file safely (``weights_only``), refusing
     a missing file or one of another format with a message naming the path."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    state = torch.load(path, weights_only=True)
+    state = read_torch(path, "rrmbook offline-MARL checkpoint or learner file")
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ValueError(f"{path} is not a rrmbook offline-MARL checkpoint ({FORMAT!r})")
     return state

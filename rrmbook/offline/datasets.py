@@ -82,6 +82,25 @@ class Dataset:
             if arr.shape != want:
                 raise ValueError(f"dataset field {name!r} must have shape {want}, got {arr.shape}")
             setattr(self, name, arr.astype(dtype, copy=False))
+        self._check_values()
+
+    def _check_values(self) -> None:
+        """Refuse values no environment produces, before any learner sees them: ``nan`` or
+        ``inf`` in the rewards or observations (training would turn every loss into ``nan``
+        without a word) and actions outside ``0 .. n_actions - 1`` (torch would fail later,
+        deep inside a gather)."""
+        for name in ("rewards", "observations", "next_observations"):
+            bad = ~np.isfinite(getattr(self, name))
+            if bad.any():
+                first = int(np.argwhere(bad)[0][0])
+                raise ValueError(f"dataset field {name!r} holds {int(bad.sum())} non-finite "
+                                 f"values (nan or inf), the first in transition {first}")
+        n_actions = self.meta.get("n_actions")
+        if self.actions.size and (self.actions.min() < 0 or (
+                n_actions is not None and self.actions.max() >= int(n_actions))):
+            allowed = f"0 .. {int(n_actions) - 1}" if n_actions is not None else ">= 0"
+            raise ValueError(f"dataset field 'actions' must lie in {allowed}, got values from "
+                             f"{int(self.actions.min())} to {int(self.actions.max())}")
 
     def __len__(self) -> int:
         return len(self.rewards)
@@ -281,7 +300,10 @@ def load_dataset(path: str | Path) -> Dataset:
         raise ValueError(f"{npz} holds {len(arrays['rewards'])} transitions, the sidecar says "
                          f"{meta.get('size')}")
     meta = {k: v for k, v in meta.items() if k != "fields"}
-    return Dataset(**{k: arrays[k] for k in FIELDS}, meta=meta)
+    try:
+        return Dataset(**{k: arrays[k] for k in FIELDS}, meta=meta)
+    except ValueError as err:
+        raise ValueError(f"{npz}: {err}") from None
 
 
 class ReplayBuffer:
