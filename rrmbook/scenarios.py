@@ -136,7 +136,15 @@ def resolve_load(scenario: Scenario, load: str | float | Sequence[float]) -> flo
             raise ValueError(f"unknown load {load!r} for scenario {scenario.name!r}; choose one of "
                              f"{list(scenario.loads)} or give a rate in {scenario.load_unit}")
         return scenario.loads[load]
-    arr = np.asarray(load, dtype=float)
+    if isinstance(load, bool | np.bool_) or (isinstance(load, Sequence) and any(
+            isinstance(x, bool | np.bool_) for x in load)):
+        raise ValueError(f"load must be a preset name, a rate >= 0 or one rate >= 0 per device "
+                         f"({scenario.load_unit}), got {load!r} (a boolean is not a rate)")
+    try:
+        arr = np.asarray(load, dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"load must be a preset name, a rate >= 0 or one rate >= 0 per device "
+                         f"({scenario.load_unit}), got {load!r}") from None
     if arr.ndim > 1 or not np.all(np.isfinite(arr)) or np.any(arr < 0):
         raise ValueError(f"load must be a preset name, a rate >= 0 or one rate >= 0 per device "
                          f"({scenario.load_unit}), got {load!r}")
@@ -174,6 +182,8 @@ def make_env(scenario: str, load: str | float | Sequence[float] | None = None, b
     >>> env.n_devices, env.n_agents, env.batch
     (8, 4, 4)
     """
+    seed = checks.non_negative_int("seed", seed)
+    batch = checks.positive_int("batch", batch)
     if layout_draws is not False:
         return _layout_draws(scenario, load, batch, seed, layout_draws, overrides)
     config = make_config(scenario, load, **overrides)

@@ -43,13 +43,21 @@ class Stream(IntEnum):
 def mix(seed: int, stream: int) -> int:
     """A 63-bit integer seed for one stream of one user seed (NumPy's SeedSequence over
     ``[seed, stream]``), e.g. for ``torch.Generator().manual_seed``."""
-    state = np.random.SeedSequence([int(seed), int(stream)]).generate_state(1, dtype=np.uint64)
+    state = np.random.SeedSequence([_seed(seed), int(stream)]).generate_state(1, dtype=np.uint64)
     return int(state[0]) & _MASK63
 
 
 def rng(seed: int, stream: int) -> np.random.Generator:
     """A NumPy generator for one stream of one user seed."""
-    return np.random.default_rng([int(seed), int(stream)])
+    return np.random.default_rng([_seed(seed), int(stream)])
+
+
+def _seed(seed) -> int:
+    """A user's seed: a non-negative integer (``1.7``, ``-1``, ``"abc"`` and ``True`` are
+    refused with a message naming the field, instead of being truncated or failing in NumPy)."""
+    from .checks import non_negative_int
+
+    return non_negative_int("seed", seed)
 
 
 def torch_generator(seed: int, stream: int):

@@ -14,10 +14,20 @@ from rrmbook.envs import ConflictGraphConfig, ConflictGraphEnv
 
 # ----------------------------------------------------------------- scenarios and loads
 @pytest.mark.parametrize("load", [-0.1, float("nan"), float("inf"), [0.3] * 7 + [-0.1],
-                                  [[0.3] * 8]])
+                                  [[0.3] * 8], True, [True] * 8, "0.3x", object()])
 def test_bad_load_values(load):
     with pytest.raises(ValueError, match="load"):
         rrmbook.make_env("paper-cg8", load=load)
+
+
+@pytest.mark.parametrize("seed", [1.7, -1, "abc", True, None])
+def test_bad_seeds_are_refused_by_name(seed):
+    """Issue 18: a seed is a non-negative integer; 1.7 is not silently 1."""
+    with pytest.raises(ValueError, match=r"seed must be a non-negative integer"):
+        rrmbook.make_env("paper-cg8", seed=seed)
+    env = rrmbook.make_env("paper-cg8")
+    with pytest.raises(ValueError, match=r"seed must be a non-negative integer"):
+        rrmbook.evaluate(env, rrmbook.baselines.get("llq"), slots=5, seed=seed)
 
 
 def test_unknown_load_preset_lists_choices():
@@ -52,7 +62,8 @@ def test_negative_arrival_rate():
 
 
 @pytest.mark.parametrize(("field", "value"), [("n_subbands", 0), ("n_subbands", 1.5),
-                                              ("episode_slots", 0), ("max_queue", -1)])
+                                              ("episode_slots", 0), ("max_queue", -1),
+                                              ("max_queue", float("nan"))])
 def test_bad_config_numbers(field, value):
     with pytest.raises(ValueError, match=field):
         ConflictGraphConfig(paper_cg8(), **{field: value})

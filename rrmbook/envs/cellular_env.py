@@ -117,7 +117,7 @@ class CellularConfig:
             raise ValueError(f"p_min_dbm ({self.p_min_dbm}) must not exceed p_max_dbm ({self.p_max_dbm})")
         if self.doppler_hz < 0:
             raise ValueError(f"doppler_hz must be >= 0, got {self.doppler_hz}")
-        if self.max_queue is not None and self.max_queue < 0:
+        if self.max_queue is not None and not self.max_queue >= 0:  # nan too
             raise ValueError(f"max_queue must be >= 0 packets or None, got {self.max_queue}")
 
 

@@ -74,7 +74,7 @@ class ConflictGraphConfig:
             raise ValueError(f"arrival_rate must be finite and >= 0 packets/slot, got {rates.tolist()}")
         checks.positive_int("n_subbands", self.n_subbands)
         checks.positive_int("episode_slots", self.episode_slots)
-        if self.max_queue is not None and self.max_queue < 0:
+        if self.max_queue is not None and not self.max_queue >= 0:  # nan too
             raise ValueError(f"max_queue must be >= 0 or None, got {self.max_queue}")
         self.rates = rates
 
