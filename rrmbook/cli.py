@@ -30,13 +30,28 @@ def _load_arg(text: str):
 
 
 def _scenario_load(scenario: str, load: str | None):
-    """The load to build ``scenario`` with: None for the PF model (full buffers), else the
-    given preset or rate (``medium`` when none is given)."""
+    """The load to build ``scenario`` with: None for the PF model (full buffers; a given
+    ``--load`` is refused rather than ignored), else the given preset or rate (``medium``
+    when none is given)."""
     from .scenarios import get_scenario
 
     if get_scenario(scenario).family == "pf":
+        if load is not None:
+            raise ValueError(f"scenario {scenario!r} has full buffers: --load does not apply "
+                             f"(leave it out), got {load!r}")
         return None
     return _load_arg(load or "medium")
+
+
+def _policy_file(name: str) -> Path:
+    """``--checkpoint``: a training checkpoint or policy file, or the name of a shipped
+    policy (``rrmbook policies`` lists them)."""
+    path = Path(name)
+    if path.suffix == ".pt" or path.exists() or "/" in name:
+        return path
+    from .experiments import zoo
+
+    return zoo.policy_path(name)
 
 
 def _table(rows: list[dict], columns: list[str]) -> str:
@@ -57,13 +72,15 @@ def cmd_evaluate(args) -> int:
 
     if args.checkpoint:
         from .marl import load_checkpoint, load_policy
+        from .marl.mappo import FORMAT, POLICY_FORMAT
 
-        run = load_checkpoint(args.checkpoint)["run"]
+        path = _policy_file(args.checkpoint)
+        run = load_checkpoint(path, formats=(FORMAT, POLICY_FORMAT))["run"]
         scenario = args.scenario or run["scenario"]
         load = _load_arg(args.load) if args.load else run["load"]
         env = rrmbook.make_env(scenario, load=load, batch=args.batch, seed=args.seed,
                                **run.get("env_kwargs", {}))
-        policy = load_policy(args.checkpoint)
+        policy = load_policy(path)
         args.scenario, args.load, args.policy = scenario, load, f"MAPPO ({args.checkpoint})"
     else:
         args.scenario = args.scenario or "paper-cg8"
@@ -224,6 +241,12 @@ def cmd_policies(args) -> int:
             rows.append({"family": family, "name": name, "information": p.information,
                          "coordination": p.coordination, "conflict_free": p.conflict_free})
     print(_table(rows, ["family", "name", "information", "coordination", "conflict_free"]))
+    from .experiments.zoo import SHIPPED, ShippedPolicy
+
+    shipped = [{"name": n, "scenario": e.scenario, "load": e.load, "mode": e.mode}
+               for n, e in SHIPPED.items() if isinstance(e, ShippedPolicy)]
+    print("\nshipped MAPPO policies (rrmbook evaluate --checkpoint NAME):")
+    print(_table(shipped, ["name", "scenario", "load", "mode"]))
     return 0
 
 
@@ -269,15 +292,19 @@ def cmd_grade(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     p = argparse.ArgumentParser(prog="rrmbook", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"rrmbook {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    def sim_args(sp, default_load="medium"):
+    def sim_args(sp):
         sp.add_argument("--scenario", default="paper-cg8", help="named scenario (see `rrmbook scenarios`)")
-        sp.add_argument("--load", default=default_load,
+        sp.add_argument("--load", default=None,
                         help="load preset (light/medium/heavy), or a rate per device: packets per "
-                             "slot on conflict graphs, packets per second in cellular networks")
+                             "slot on conflict graphs, packets per second in cellular networks "
+                             "(default medium; the PF model has full buffers and takes none)")
         sp.add_argument("--slots", type=int, default=5000, help="slots to simulate")
         sp.add_argument("--batch", type=int, default=1, help="independent copies simulated at once")
         sp.add_argument("--seed", type=int, default=0)
@@ -287,8 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(scenario=None, load=None)
     sp.add_argument("--policy", default="gms", help="baseline name (see `rrmbook policies`)")
     sp.add_argument("--checkpoint", default=None,
-                    help="evaluate a trained MAPPO checkpoint instead (scenario and load "
-                         "default to the ones it was trained on)")
+                    help="evaluate a trained MAPPO checkpoint, policy file or shipped policy "
+                         "name (e.g. cg8-heavy-shared) instead; scenario and load default to "
+                         "the ones it was trained on")
     sp.add_argument("--json", action="store_true", help="print the summary as JSON")
     sp.add_argument("--progress", action="store_true", help="show a progress bar")
     sp.set_defaults(func=cmd_evaluate)

@@ -75,3 +75,32 @@ def test_train_then_evaluate_the_checkpoint(tmp_path, capsys):
     assert "already exists from an earlier run" in err and "--resume" in err and "--overwrite" in err
     assert "Traceback" not in err
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
+
+def test_version(capsys):
+    import rrmbook
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"rrmbook {rrmbook.__version__}"
+
+
+def test_evaluate_a_shipped_policy_by_name_and_a_policy_file(tmp_path, capsys):
+    """Issue 18: --checkpoint takes a shipped policy's name, or its policy file."""
+    assert main(["evaluate", "--checkpoint", "cg8-heavy-shared", "--slots", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "MAPPO (cg8-heavy-shared) on paper-cg8 (load heavy), 100 slots" in out
+    from rrmbook.experiments import zoo
+
+    assert main(["evaluate", "--checkpoint", str(zoo.policy_path("cg8-heavy-shared")),
+                 "--slots", "100", "--json"]) == 0
+    assert '"scenario": "paper-cg8"' in capsys.readouterr().out
+    assert main(["evaluate", "--checkpoint", "no-such-policy"]) == 2
+    assert "unknown shipped policy 'no-such-policy'" in capsys.readouterr().err
+
+
+def test_load_for_the_full_buffer_model_is_refused_not_ignored(capsys):
+    assert main(["evaluate", "--scenario", "pf-4x20", "--load", "heavy", "--slots", "200"]) == 2
+    assert "full buffers: --load does not apply" in capsys.readouterr().err
+    assert main(["compare", "--scenario", "pf-4x20", "--slots", "200", "--policies", "tdm"]) == 0
