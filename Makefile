@@ -14,6 +14,8 @@ BUILD  := $(VENV)/bin/jupyter-book build . --warningiserror --keep-going || \
 # One torch/BLAS thread per process: the networks are small, and the test suite runs two
 # processes on two cores; more threads than free cores slow training down many times over.
 export OMP_NUM_THREADS ?= 1
+# no progress bars by default where nobody watches: the book build and the tests (rrmbook.runtime)
+export RRMBOOK_PROGRESS ?= 0
 
 .PHONY: help venv book browser test unit notebooks exercises grade lab lint bench clean
 
@@ -93,7 +95,7 @@ lab: $(STAMP)
 	$(VENV)/bin/pip install --quiet -e ".[lab]"
 	mkdir -p $(VENV)/share/jupyter/lab/settings
 	cp lab/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR)
+	RRMBOOK_PROGRESS= $(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check rrmbook tests benchmarks

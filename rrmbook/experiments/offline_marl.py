@@ -106,7 +106,8 @@ def cql_run(dataset: Dataset, variant: str, base: str = "sac", steps: int | None
                                                                         cql_alpha=1.0)
     start = time.perf_counter()
     policy, history = train_cql(dataset, config, seed=seed, gradient_steps=steps,
-                                eval_every=max(steps // 5, 1), eval_slots=_EVAL_SLOTS)
+                                eval_every=max(steps // 5, 1), eval_slots=_EVAL_SLOTS,
+                                progress=False)
     train_s = history[-1]["time_s"]
     env = make_env(PF_SCENARIO, batch=batch, seed=eval_seed)
     res = evaluate(env, policy, slots=slots, seed=eval_seed)

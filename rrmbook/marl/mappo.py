@@ -50,6 +50,7 @@ from ..io import (
     refuse_to_replace,
     remove_stale_temp_files,
 )
+from ..runtime import show_progress, trainer
 from ..scenarios import make_env
 from ..seeding import Stream
 from .agent import (
@@ -657,10 +658,11 @@ def run_test_evaluation(policy: MAPPOPolicy, config: MAPPOConfig, scenario: str,
             "test_mean_delay": round(float(results.mean_delay), 5)}
 
 
+@trainer
 def train(config: MAPPOConfig | None = None, scenario: str = "paper-cg8",
           load: str | float = "heavy", seed: int = 0, budget_slots: int = 100_000, *,
           checkpoint_dir: str | Path | None = None, resume: bool | str | Path = False,
-          progress: bool = False, log_csv: str | Path | None = None,
+          progress: bool | None = None, log_csv: str | Path | None = None,
           callback: Callable[[MAPPOPolicy, dict], bool | None] | None = None,
           env_kwargs: dict | None = None, overwrite: bool = False) -> tuple[MAPPOPolicy, list[dict]]:
     """Train recurrent MAPPO on a named scenario and return ``(policy, history)``.
@@ -679,7 +681,10 @@ def train(config: MAPPOConfig | None = None, scenario: str = "paper-cg8",
     resume : ``True`` continues from ``checkpoint_dir/last.pt``; a path continues from that
         file.  With the same arguments the continuation is identical to an uninterrupted
         run (the learning-rate schedule spans ``budget_slots``).
-    progress : show a tqdm bar.
+    progress : show a tqdm bar (default: where somebody watches, a terminal or a Jupyter
+        kernel; see :mod:`rrmbook.runtime`).
+    threads : torch threads while training (default 1, the fastest for these small networks
+        on a laptop; the caller's setting is restored afterwards; ``None`` leaves it alone).
     log_csv : write the learning curve there (columns :data:`LOG_FIELDS`), one row per
         update.
     callback : called after every update with the current policy (sharing the live
@@ -713,7 +718,8 @@ def train(config: MAPPOConfig | None = None, scenario: str = "paper-cg8",
         learner.load_state_dict(load_checkpoint(checkpoint if resume is True else resume))
     if log is not None:
         _write_log(log, learner.history)
-    with tqdm(total=budget_slots, initial=min(learner.slots, budget_slots), disable=not progress,
+    with tqdm(total=budget_slots, initial=min(learner.slots, budget_slots),
+              disable=not show_progress(progress),
               unit="slot", desc=f"MAPPO-{config.mode}") as bar:
         while learner.slots < budget_slots:
             record = learner.iteration(progress=learner.slots / budget_slots)

@@ -18,6 +18,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .. import checks, seeding
+from ..runtime import show_progress, trainer
 from ..scenarios import make_env
 from ..seeding import Stream
 from .checkpoints import CHECKPOINT_NAME, eval_scores, resume_state, save_checkpoint
@@ -44,9 +45,10 @@ def dataset_fingerprint(dataset: Dataset) -> str:
     return h.hexdigest()[:16]
 
 
+@trainer
 def train_cql(dataset: Dataset, config: SACConfig | DQNConfig | None = None, seed: int = 0,
               gradient_steps: int = 20_000, *, checkpoint_dir: str | Path | None = None,
-              resume: bool = False, progress: bool = False, eval_every: int | None = None,
+              resume: bool = False, progress: bool | None = None, eval_every: int | None = None,
               eval_slots: int = 1000, callback: Callable | None = None):
     """Train from ``dataset`` alone for ``gradient_steps`` steps; returns
     ``(policy, history)``.
@@ -56,7 +58,9 @@ def train_cql(dataset: Dataset, config: SACConfig | DQNConfig | None = None, see
     the dataset's scenario (seed 1; evaluation only, nothing is learned from it).
     Checkpoints (``checkpoint_dir/last.pt``, atomic) every ``config.checkpoint_interval``
     steps; ``resume=True`` continues exactly, and refuses a checkpoint of another dataset
-    or configuration."""
+    or configuration.  ``progress`` (default: where somebody watches) shows a bar;
+    ``threads`` (default 1) is the number of torch threads while training (see
+    :mod:`rrmbook.runtime`)."""
     config = CQLConfig() if config is None else config
     if not isinstance(config, SACConfig | DQNConfig):
         raise TypeError(f"config must be a SACConfig/CQLConfig or DQNConfig, got "
@@ -96,7 +100,7 @@ def train_cql(dataset: Dataset, config: SACConfig | DQNConfig | None = None, see
     data = dataset.arrays()
     stats: dict = {}
     with tqdm(total=gradient_steps, initial=min(learner.updates, gradient_steps),
-              disable=not progress, unit="step", desc=learner.name) as bar:
+              disable=not show_progress(progress), unit="step", desc=learner.name) as bar:
         while learner.updates < gradient_steps:
             start = time.perf_counter()
             idx = rng.integers(0, len(dataset), size=config.batch_size)

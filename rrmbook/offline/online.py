@@ -15,6 +15,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import checks, seeding
+from ..runtime import show_progress, trainer
 from ..scenarios import make_env
 from ..seeding import Stream
 from .checkpoints import (
@@ -30,9 +31,10 @@ from .datasets import ReplayBuffer
 __all__ = ["train_online"]
 
 
+@trainer
 def train_online(learner_cls, config, scenario: str = "pf-4x20", seed: int = 0,
                  budget_steps: int = 50_000, *, checkpoint_dir: str | Path | None = None,
-                 resume: bool = False, progress: bool = False, eval_every: int | None = None,
+                 resume: bool = False, progress: bool | None = None, eval_every: int | None = None,
                  eval_slots: int = 1000, callback: Callable | None = None,
                  env_kwargs: dict | None = None):
     """Train a learner online and return ``(policy, history)``.
@@ -42,7 +44,9 @@ def train_online(learner_cls, config, scenario: str = "pf-4x20", seed: int = 0,
     steps (seed 1, unseen during training) and the history records its sum rate,
     5th-percentile rate and score.  ``checkpoint_dir`` gets ``last.pt`` (atomic) every
     ``config.checkpoint_interval`` gradient steps and at the end; ``resume=True`` continues
-    from it exactly.  ``callback(policy, record)`` returning True stops training."""
+    from it exactly.  ``callback(policy, record)`` returning True stops training.
+    ``progress`` (default: where somebody watches) shows a bar; ``threads`` (default 1) is
+    the number of torch threads while training (see :mod:`rrmbook.runtime`)."""
     budget_steps = checks.positive_int("budget_steps", budget_steps)
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs checkpoint_dir")
@@ -81,7 +85,8 @@ def train_online(learner_cls, config, scenario: str = "pf-4x20", seed: int = 0,
                 "elapsed": elapsed, "history": history, "reward_acc": [reward_sum, reward_n]})
 
     stats: dict = {}
-    with tqdm(total=budget_steps, initial=min(steps, budget_steps), disable=not progress,
+    with tqdm(total=budget_steps, initial=min(steps, budget_steps),
+              disable=not show_progress(progress),
               unit="step", desc=learner.name) as bar:
         while steps < budget_steps:
             start = time.perf_counter()

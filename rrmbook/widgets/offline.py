@@ -160,7 +160,8 @@ def run_offline_dashboard(settings: OfflineDashboardSettings | None = None,
     data = offline_dashboard_dataset(s, cache)
     config = CQLConfig(variant=s.variant, hidden=int(s.hidden), cql_alpha=float(s.alpha))
     start = time.perf_counter()
-    policy, history = train_cql(data, config, seed=int(s.seed), gradient_steps=int(s.steps))
+    policy, history = train_cql(data, config, seed=int(s.seed), gradient_steps=int(s.steps),
+                                progress=False)
     run = OfflineRun(s, data, policy, history, time.perf_counter() - start)
     env = make_env(PF_SCENARIO, batch=int(s.batch), seed=int(s.seed))
     results = {policy.name: evaluate(env, policy, slots=int(s.slots), seed=int(s.seed))}

@@ -224,7 +224,8 @@ def _run_mappo(cell, train_env: dict | None = None) -> dict:
         env = {k: v for k, v in cell.env.items() if not (train_env and k == "layout_seed")}
         _, history = train(mappo_config(params), cell.scenario, cell.load, seed=cell.seed,
                            budget_slots=params["budget_slots"], checkpoint_dir=work,
-                           resume=resume, env_kwargs=env | dict(train_env or {}))
+                           resume=resume, env_kwargs=env | dict(train_env or {}),
+                           progress=False)
         export_policy(work / CHECKPOINT_NAME, artifact)
         info |= {"train_s": round(history[-1]["time_s"], 2) if history else 0.0,
                  "updates": len(history)}
@@ -344,7 +345,8 @@ def _run_online(cell, kind: str) -> dict:
         trainer = train_sac if kind == "sac" else train_dqn
         return trainer(_online_config(params, kind), cell.scenario, cell.seed,
                        params["budget_steps"], checkpoint_dir=work, resume=resume,
-                       eval_every=params["eval_every"], env_kwargs=cell.env)[1]
+                       eval_every=params["eval_every"], env_kwargs=cell.env,
+                       progress=False)[1]
 
     return _train_once_then_evaluate(cell, {"budget_steps": params["budget_steps"]}, train)
 
@@ -393,7 +395,8 @@ def _run_cql(cell) -> dict:
         data = make_dataset(params["dataset"], params["dataset_size"], seed=data_seed,
                             env=cell.env)
         return train_cql(data, _cql_config(params), seed=cell.seed,
-                         gradient_steps=params["steps"], checkpoint_dir=work, resume=resume)[1]
+                         gradient_steps=params["steps"], checkpoint_dir=work, resume=resume,
+                         progress=False)[1]
 
     info = {"steps": params["steps"], "dataset": params["dataset"],
             "dataset_size": params["dataset_size"], "data_seed": data_seed}
@@ -443,7 +446,8 @@ def _run_cql_subset(cell) -> dict:
         pool = pool_dataset(store, params["dataset"], params["pool_size"], data_seed)
         data = pool.episode_subset(params["dataset_size"], seed=cell.seed)
         return train_cql(data, _subset_config(params), seed=cell.seed,
-                         gradient_steps=params["steps"], checkpoint_dir=work, resume=resume)[1]
+                         gradient_steps=params["steps"], checkpoint_dir=work, resume=resume,
+                         progress=False)[1]
 
     info = {"steps": params["steps"], "dataset": params["dataset"],
             "pool_size": params["pool_size"], "dataset_size": params["dataset_size"],
