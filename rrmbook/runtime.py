@@ -49,7 +49,9 @@ def show_progress(progress: bool | None) -> bool:
     forced = os.environ.get("RRMBOOK_PROGRESS", "").strip()
     if forced in ("0", "1"):
         return forced == "1"
-    if "ipykernel" in sys.modules:
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if type(shell).__name__ == "ZMQInteractiveShell":   # a Jupyter kernel
         return True
     stream = sys.stderr
     return bool(stream is not None and hasattr(stream, "isatty") and stream.isatty())

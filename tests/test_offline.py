@@ -294,6 +294,41 @@ def test_online_sac_resume_is_exact(tmp_path):
                   checkpoint_dir=tmp_path / "b", resume=True, **kw)
 
 
+def test_online_resume_after_a_kill_at_an_evaluation_step_keeps_the_history(tmp_path, monkeypatch):
+    """Issue 18: a run killed right after a checkpoint that falls on an evaluation step, then
+    resumed, ends with the history (every record, the same reward windows) and weights of an
+    uninterrupted run; a fresh run into that folder is refused."""
+    from rrmbook.offline import checkpoints, online
+
+    # updates start at step 44, so every fifth update (a checkpoint) ends a multiple of 20
+    cfg = SACConfig(hidden=16, batch_size=32, n_envs=4, warmup_steps=44, checkpoint_interval=5)
+    kw = dict(seed=3, budget_steps=160, eval_every=20, eval_slots=40,
+              env_kwargs={"episode_steps": 20})
+    _, full = train_sac(cfg, checkpoint_dir=tmp_path / "a", **kw)
+    saves = []
+    real = checkpoints.save_checkpoint
+
+    def save_then_die(path, state):
+        real(path, state)
+        saves.append(state["steps"])
+        if state["steps"] == 60:          # an evaluation step (eval_every=20)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(online, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train_sac(cfg, checkpoint_dir=tmp_path / "b", **kw)
+    monkeypatch.setattr(online, "save_checkpoint", real)
+    assert saves[-1] == 60
+    _, resumed = train_sac(cfg, checkpoint_dir=tmp_path / "b", resume=True, **kw)
+    drop = lambda r: {k: v for k, v in r.items() if k != "time_s"}  # noqa: E731
+    assert [drop(r) for r in resumed] == [drop(r) for r in full]
+    a, b = load_learner(tmp_path / "a" / "last.pt"), load_learner(tmp_path / "b" / "last.pt")
+    for pa, pb in zip(a.actor.parameters(), b.actor.parameters(), strict=True):
+        torch.testing.assert_close(pa, pb)
+    with pytest.raises(FileExistsError, match="already exists from an earlier run"):
+        train_sac(cfg, checkpoint_dir=tmp_path / "b", **kw)
+
+
 def test_online_dqn_runs_and_checkpoints(tmp_path):
     cfg = DQNConfig(variant="independent", hidden=16, batch_size=32, n_envs=4, warmup_steps=40)
     policy, hist = train_dqn(cfg, seed=0, budget_steps=120, checkpoint_dir=tmp_path,

@@ -15,6 +15,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import checks, seeding
+from ..io import refuse_to_replace, remove_stale_temp_files
 from ..runtime import show_progress, trainer
 from ..scenarios import make_env
 from ..seeding import Stream
@@ -36,7 +37,7 @@ def train_online(learner_cls, config, scenario: str = "pf-4x20", seed: int = 0,
                  budget_steps: int = 50_000, *, checkpoint_dir: str | Path | None = None,
                  resume: bool = False, progress: bool | None = None, eval_every: int | None = None,
                  eval_slots: int = 1000, callback: Callable | None = None,
-                 env_kwargs: dict | None = None):
+                 env_kwargs: dict | None = None, overwrite: bool = False):
     """Train a learner online and return ``(policy, history)``.
 
     ``budget_steps`` counts transitions (whole batches of ``config.n_envs``).  Every
@@ -44,12 +45,18 @@ def train_online(learner_cls, config, scenario: str = "pf-4x20", seed: int = 0,
     steps (seed 1, unseen during training) and the history records its sum rate,
     5th-percentile rate and score.  ``checkpoint_dir`` gets ``last.pt`` (atomic) every
     ``config.checkpoint_interval`` gradient steps and at the end; ``resume=True`` continues
-    from it exactly.  ``callback(policy, record)`` returning True stops training.
+    from it exactly, with the history it would have had (a checkpoint is written at the end
+    of a step, after that step's record).  A fresh run refuses a ``checkpoint_dir`` that
+    holds an earlier run's checkpoint unless ``overwrite=True``.  ``callback(policy,
+    record)`` returning True stops training.
     ``progress`` (default: where somebody watches) shows a bar; ``threads`` (default 1) is
     the number of torch threads while training (see :mod:`rrmbook.runtime`)."""
     budget_steps = checks.positive_int("budget_steps", budget_steps)
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs checkpoint_dir")
+    checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
+    if not resume and not overwrite:
+        refuse_to_replace(checkpoint)
     env_kwargs = dict(env_kwargs or {})
     env = make_env(scenario, batch=config.n_envs, seed=seed, **env_kwargs)
     eval_env = make_env(scenario, batch=4, seed=1, **env_kwargs)
@@ -62,7 +69,9 @@ def train_online(learner_cls, config, scenario: str = "pf-4x20", seed: int = 0,
     steps, elapsed, history = 0, 0.0, []
     reward_sum, reward_n = 0.0, 0
     obs = env.observe()
-    checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
+    stats: dict = {}
+    if checkpoint is not None:
+        remove_stale_temp_files(checkpoint)
     if resume:
         state = resume_state(checkpoint, run, config)
         learner.load_state_dict(state["learner"])
@@ -74,6 +83,7 @@ def train_online(learner_cls, config, scenario: str = "pf-4x20", seed: int = 0,
         gen.set_state(state["generator"])
         steps, elapsed, history = state["steps"], state["elapsed"], list(state["history"])
         reward_sum, reward_n = state["reward_acc"]
+        stats = dict(state.get("stats", {}))
 
     def save() -> None:
         if checkpoint is not None:
@@ -82,9 +92,9 @@ def train_online(learner_cls, config, scenario: str = "pf-4x20", seed: int = 0,
                 "env": tensors(env.snapshot()),
                 "buffer": {"data": tensors(buffer.data), "size": buffer.size, "pos": buffer.pos},
                 "rng": rng.bit_generator.state, "generator": gen.get_state(), "steps": steps,
-                "elapsed": elapsed, "history": history, "reward_acc": [reward_sum, reward_n]})
+                "elapsed": elapsed, "history": history, "reward_acc": [reward_sum, reward_n],
+                "stats": stats})
 
-    stats: dict = {}
     with tqdm(total=budget_steps, initial=min(steps, budget_steps),
               disable=not show_progress(progress),
               unit="step", desc=learner.name) as bar:
@@ -102,11 +112,11 @@ def train_online(learner_cls, config, scenario: str = "pf-4x20", seed: int = 0,
             obs = step.obs
             steps += env.batch
             reward_sum, reward_n = reward_sum + float(step.reward.sum()), reward_n + env.batch
+            save_due = False
             if steps >= config.warmup_steps and buffer.size >= config.batch_size:
                 for _ in range(config.updates_per_step):
                     stats = learner.update(buffer.sample(config.batch_size, rng))
-                    if learner.updates % config.checkpoint_interval == 0:
-                        save()
+                    save_due |= learner.updates % config.checkpoint_interval == 0
             elapsed += time.perf_counter() - start
             bar.update(min(steps, budget_steps) - bar.n)
             due = eval_every is not None and steps // eval_every != (steps - env.batch) // eval_every
@@ -119,5 +129,7 @@ def train_online(learner_cls, config, scenario: str = "pf-4x20", seed: int = 0,
                 history.append(record)
                 if callback is not None and callback(learner.policy(), record):
                     break
+            if save_due:  # after the step's record, so a resumed run repeats nothing
+                save()
     save()
     return learner.policy(), history
