@@ -95,7 +95,10 @@ lab: $(STAMP)
 	$(VENV)/bin/pip install --quiet -e ".[lab]"
 	mkdir -p $(VENV)/share/jupyter/lab/settings
 	cp lab/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
-	RRMBOOK_PROGRESS= $(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR)
+	RRMBOOK_PROGRESS= $(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR) \
+	  --LabApp.news_url=None \
+	  --LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check rrmbook tests benchmarks

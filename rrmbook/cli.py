@@ -19,6 +19,8 @@ import json
 import sys
 from pathlib import Path
 
+from .io import writable_dir
+
 __all__ = ["main", "build_parser"]
 
 
@@ -131,6 +133,7 @@ def cmd_train(args) -> int:
                              f"copy-slots, got {args.budget!r}") from None
     config = getattr(MAPPOConfig, preset)(mode=args.mode)
     out = Path(args.out or f"runs/mappo-{args.scenario}-{args.load}-{args.mode}-s{args.seed}")
+    writable_dir(out, "--out")   # a file, a read-only mount or a full disk: refused now
     policy, history = train(config, args.scenario, _load_arg(args.load), seed=args.seed,
                             budget_slots=slots, checkpoint_dir=out, resume=args.resume,
                             progress=not args.quiet, log_csv=out / "learning_curve.csv",
@@ -160,15 +163,15 @@ def cmd_reproduce(args) -> int:
     from .experiments import FIGURES, reproduce
     from .experiments.studies import STUDIES, run_study
 
-    if args.figure in STUDIES:
-        path = run_study(args.figure, out_dir=Path(args.out), workers=args.workers,
-                         progress=not args.quiet)
-        print(f"wrote {path}")
-        return 0
-    if args.figure not in FIGURES:
+    if args.figure not in FIGURES and args.figure not in STUDIES:
         raise ValueError(f"unknown figure or study {args.figure!r}; choose one of "
                          f"{sorted(FIGURES)} or a study {sorted(STUDIES)}")
-    path = reproduce(args.figure, out_dir=Path(args.out), slots=args.slots, seed=args.seed,
+    out = writable_dir(args.out, "--out")   # a file, a read-only mount or a full disk: now
+    if args.figure in STUDIES:
+        path = run_study(args.figure, out_dir=out, workers=args.workers, progress=not args.quiet)
+        print(f"wrote {path}")
+        return 0
+    path = reproduce(args.figure, out_dir=out, slots=args.slots, seed=args.seed,
                      batch=args.batch, policies=args.policies, retrain=args.retrain)
     print(f"wrote {path}")
     return 0

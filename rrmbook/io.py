@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import numpy as np
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_write_npz",
            "atomic_write_torch", "CHECKPOINT_NAME", "refuse_to_replace", "remove_stale_temp_files",
-           "read_torch"]
+           "read_torch", "writable_dir"]
 
 #: The file every trainer (MAPPO, SAC, DQN, CQL) keeps its last resumable state in, inside
 #: its ``checkpoint_dir``.
@@ -132,3 +133,34 @@ def _non_finite_tensor(obj, where: str = "") -> str | None:
         if found is not None:
             return found
     return None
+
+
+#: the least free space an output folder must have before a run starts
+MIN_FREE_BYTES = 16 * 2**20
+
+
+def writable_dir(path: str | Path, name: str) -> Path:
+    """Make sure ``path`` is a folder this process can write into, before any work starts:
+    created if missing; a path that is a file, a read-only location or a disk with less than
+    16 MiB free raises ``ValueError`` naming the field ``name`` (e.g. ``--out``). A small
+    probe file is written, synced and removed."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{name} {path} is a file; give a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=path, prefix=".rrmbook-probe.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(b"\0" * 4096)
+                f.flush()
+                os.fsync(f.fileno())
+        finally:
+            os.unlink(probe)
+    except OSError as err:
+        raise ValueError(f"{name} {path} cannot be written ({err.strerror or err})") from None
+    free = shutil.disk_usage(path).free
+    if free < MIN_FREE_BYTES:
+        raise ValueError(f"{name} {path}: only {free / 2**20:.1f} MiB free on its disk; "
+                         f"a run needs at least {MIN_FREE_BYTES / 2**20:.0f} MiB")
+    return path

@@ -104,3 +104,34 @@ def test_load_for_the_full_buffer_model_is_refused_not_ignored(capsys):
     assert main(["evaluate", "--scenario", "pf-4x20", "--load", "heavy", "--slots", "200"]) == 2
     assert "full buffers: --load does not apply" in capsys.readouterr().err
     assert main(["compare", "--scenario", "pf-4x20", "--slots", "200", "--policies", "tdm"]) == 0
+
+
+def test_out_that_cannot_be_written_is_refused_before_any_work(tmp_path, capsys):
+    """Issue 18: --out naming a file or a read-only folder is refused at once, naming --out."""
+    import os
+
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert main(["train", "mappo", "--budget", "4096", "--out", str(afile), "--quiet"]) == 2
+    assert f"--out {afile} is a file" in capsys.readouterr().err
+    assert main(["reproduce", "fig7", "--out", str(afile)]) == 2
+    assert "is a file" in capsys.readouterr().err
+    if os.geteuid() != 0:            # root writes anywhere: the read-only case needs a user
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o500)
+        assert main(["train", "mappo", "--budget", "4096", "--out", str(ro / "run"), "--quiet"]) == 2
+        assert "cannot be written" in capsys.readouterr().err
+
+
+def test_writable_dir_checks_free_space(tmp_path, monkeypatch):
+    import shutil
+
+    from rrmbook import io
+
+    assert io.writable_dir(tmp_path / "new" / "run", "--out") == tmp_path / "new" / "run"
+    assert not list((tmp_path / "new" / "run").iterdir())      # the probe is gone
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(io.shutil, "disk_usage", lambda p: usage._replace(free=2**20))
+    with pytest.raises(ValueError, match=r"--out .*only 1\.0 MiB free"):
+        io.writable_dir(tmp_path, "--out")

@@ -49,6 +49,7 @@ from ..io import (
     read_torch,
     refuse_to_replace,
     remove_stale_temp_files,
+    writable_dir,
 )
 from ..runtime import show_progress, trainer
 from ..scenarios import make_env
@@ -708,6 +709,9 @@ def train(config: MAPPOConfig | None = None, scenario: str = "paper-cg8",
     log = Path(log_csv) if log_csv is not None else None
     if not resume and not overwrite:
         refuse_to_replace(checkpoint, log)
+    for folder, name in ((checkpoint_dir, "checkpoint_dir"), (log and log.parent, "log_csv's folder")):
+        if folder is not None:
+            writable_dir(folder, name)   # before any work: a file, read-only or full disk
     env_kwargs = dict(env_kwargs or {})
     env = make_env(scenario, load=load, batch=config.n_envs, seed=seed, **env_kwargs)
     run = {"scenario": scenario, "load": _plain(load), "env_kwargs": env_kwargs, "seed": int(seed)}

@@ -15,7 +15,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import checks, seeding
-from ..io import refuse_to_replace, remove_stale_temp_files
+from ..io import refuse_to_replace, remove_stale_temp_files, writable_dir
 from ..runtime import show_progress, trainer
 from ..scenarios import make_env
 from ..seeding import Stream
@@ -57,6 +57,8 @@ def train_online(learner_cls, config, scenario: str = "pf-4x20", seed: int = 0,
     checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
     if not resume and not overwrite:
         refuse_to_replace(checkpoint)
+    if checkpoint_dir is not None:
+        writable_dir(checkpoint_dir, "checkpoint_dir")
     env_kwargs = dict(env_kwargs or {})
     env = make_env(scenario, batch=config.n_envs, seed=seed, **env_kwargs)
     eval_env = make_env(scenario, batch=4, seed=1, **env_kwargs)
