@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["positive_int", "non_negative_int", "positive", "non_negative", "in_range",
-           "finite", "one_of", "boolean", "instance_of"]
+           "finite", "one_of", "boolean", "instance_of", "fits_in_memory"]
 
 
 def _integer(name: str, value: Any, what: str) -> int:
@@ -119,3 +119,24 @@ def instance_of(name: str, value: Any, cls: type | tuple[type, ...]) -> Any:
         names = " or ".join(c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,)))
         raise TypeError(f"{name} must be a {names}, got {type(value).__name__}")
     return value
+
+
+def _physical_memory() -> int:
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # not POSIX: assume a laptop's 16 GiB
+        return 16 * 2**30
+
+
+def fits_in_memory(nbytes: float, what: str, fix: str, share: float = 0.5) -> None:
+    """Refuse, before allocating, a request whose estimated size ``nbytes`` exceeds ``share``
+    of this machine's physical memory: a ``ValueError`` that says ``what`` needs how much and
+    ``fix``, the fields to change (numpy's own ``MemoryError`` comes after the work, or
+    never, when the system starts swapping)."""
+    limit = share * _physical_memory()
+    if nbytes > limit:
+        raise ValueError(f"{what} would need about {nbytes / 2**30:,.1f} GiB, more than "
+                         f"{share:.0%} of this machine's {_physical_memory() / 2**30:.0f} GiB; "
+                         f"{fix}")

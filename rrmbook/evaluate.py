@@ -237,6 +237,12 @@ def evaluate(env, policy: Policy | object, slots: int = 5000, seed: int = 0,
     policy = as_policy(policy)
     if env.family == "pf":
         return _evaluate_pf(env, policy, slots, seed, progress)
+    rates = np.asarray(getattr(env.config, "rates", 0.0), dtype=float)
+    packets = float(slots) * env.batch * float(rates.sum())   # expected arrivals of the run
+    # the ledger keeps every packet's arrival and departure to compute its delay at the end
+    checks.fits_in_memory(40.0 * packets, f"evaluating {slots} slots x {env.batch} copies at "
+                          f"this load (about {packets:,.0f} packets)",
+                          "lower slots, batch or the load")
     obs = env.reset(seed=seed)
     policy.reset(env, policy_rng(seed))
     ledger = env.start_recording()

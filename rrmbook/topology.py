@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import checks
 from .channel import path_gain
 
 __all__ = [
@@ -118,6 +119,13 @@ def hex_layout(rings: int = 2, devices_per_cell: int = 3, cell_radius: float = 5
     if cell_radius <= 0 or not 0 <= min_distance < cell_radius * SQRT3 / 2:
         raise ValueError(f"need cell_radius > 0 and 0 <= min_distance < sqrt(3)/2 cell_radius; "
                          f"got {cell_radius}, {min_distance}")
+    rings = checks.non_negative_int("rings", rings)
+    cells = 1 + 3 * rings * (rings + 1)
+    # the networks built on a layout keep gains from every AP to every device, per subband
+    # and copy: at least cells x devices x 8 bytes several times over
+    checks.fits_in_memory(8.0 * 8 * cells * cells * devices_per_cell,
+                          f"a hexagonal network of {rings} rings ({cells:,} cells)",
+                          "use fewer rings or devices_per_cell")
     rng = np.random.default_rng(seed)
     aps = hex_grid(rings, SQRT3 * cell_radius)
     offsets = _drop_in_hexagon(rng, len(aps) * devices_per_cell, cell_radius, min_distance)

@@ -170,7 +170,7 @@ class PacketLedger:
                capacity: np.ndarray | None = None) -> None:
         """Record one slot: packets arrived, units delivered and (optionally) units the
         links could have delivered."""
-        self._arrivals.append(np.asarray(arrivals, dtype=np.int32).copy())
+        self._arrivals.append(np.asarray(arrivals, dtype=np.int64).copy())  # no overflow at any load
         self._departures.append(np.asarray(departures).copy())
         if capacity is not None:
             self._capacity.append(np.asarray(capacity, dtype=np.float64).copy())

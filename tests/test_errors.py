@@ -209,3 +209,28 @@ def test_student_function_returning_bad_actions_is_reported(env):
 def test_percentile_range():
     with pytest.raises(ValueError, match="percentile"):
         rrmbook.metrics.percentile(np.arange(3.0), 101)
+
+
+def test_requests_that_cannot_fit_in_memory_are_refused_before_any_work():
+    """Issue 18: size guards estimate memory before allocating and name what to change."""
+    with pytest.raises(ValueError, match=r"100 rings \(30,301 cells\) would need about .* GiB.*"
+                                         r"use fewer rings"):
+        rrmbook.cellular(rings=100)
+    env = rrmbook.make_env("paper-cg8", load=1e5)
+    with pytest.raises(ValueError, match=r"about 4,000,000,000 packets.*lower slots, batch or the load"):
+        rrmbook.evaluate(env, rrmbook.baselines.get("llq"), slots=5000)
+
+
+def test_loads_beyond_32_bits_are_counted_exactly():
+    """Arrivals above 2**31 packets per slot are kept in 64-bit counters (they overflowed to
+    'FIFO queues cannot serve packets before they arrive' before)."""
+    env = rrmbook.make_env("paper-cg8", load=3e9, seed=0)
+    policy = rrmbook.baselines.get("llq")
+    obs = env.reset(seed=0)
+    policy.reset(env, np.random.default_rng(0))
+    ledger = env.start_recording()
+    for _ in range(2):
+        obs = env.step(policy.act(obs, None)).obs
+    assert ledger.arrivals.dtype == np.int64
+    assert ledger.arrivals.sum() == pytest.approx(2 * 8 * 3e9, rel=1e-4)
+    assert (ledger.arrivals > 2**31).all()
