@@ -61,6 +61,82 @@ class CellularConfig:
 
     Defaults are SPEC section 2 (Table I of Zhang & Guo, except ``bandwidth_hz``: the
     published delay curves were produced with 10 MHz; Table I says 20 MHz).
+
+    Traffic units differ between this class and the scenario helpers:
+    ``CellularConfig.arrival_rate`` is in packets per **slot** per device, while the ``load``
+    of :func:`~rrmbook.make_env`, :func:`~rrmbook.make_config` and
+    :func:`~rrmbook.cellular` is in packets per **second** per device (as on the
+    paper's axes); :func:`~rrmbook.make_config` multiplies it by ``slot_s``, so
+    ``load=20.0`` gives ``arrival_rate = 0.4`` with 20 ms slots.
+
+    Attributes
+    ----------
+    layout : rrmbook.topology.Layout
+        The deployment: AP and device positions (m) and each device's serving AP
+        (:func:`~rrmbook.topology.hex_layout`, :func:`~rrmbook.topology.random_layout`).
+        The path gains of (Z-11) follow from it.  Required, no default.
+    arrival_rate : float or sequence of float
+        Mean Poisson arrivals in **packets per slot** per device: one number for every
+        device or one per device (N).  Default 0.4, i.e. 20 packets/s with 20 ms slots.
+        Not packets per second: ``make_env``/``cellular()`` take their ``load`` in
+        packets/s and convert it (see above).
+    n_subbands : int
+        H, the number of subbands; every AP picks one device (or none) and one power level
+        per subband.  Default 3.
+    slot_s : float
+        Slot duration T in seconds.  Default 0.02 (20 ms).  It converts delays (slots to
+        ms), sets the fading correlation with ``doppler_hz`` and, with ``bandwidth_hz``, the
+        bits a link carries per slot.
+    bandwidth_hz : float
+        Bandwidth W of each subband in Hz: a link on subband h carries
+        ``slot_s * bandwidth_hz * log2(1 + SINR)`` bits in a slot (Z-12, Z-15).  Default
+        10e6 (10 MHz, not Table I's 20 MHz: see above).
+    noise_dbm : float
+        Noise power sigma^2 on a subband in dBm (a power, not a density).  Default -114.
+    p_min_dbm : float
+        Lowest transmit power level on a subband, in dBm.  Default 0.
+    p_max_dbm : float
+        Highest transmit power level P_max on a subband, in dBm.  Default 23.
+    n_power_levels : int
+        The number of power levels (the size of the set P of (Z-14)), evenly spaced in dBm
+        from ``p_min_dbm`` to ``p_max_dbm``; 1 leaves only ``p_max_dbm``.  Default 6.
+    packet_bits : float
+        Packet size L in bits.  Queues are kept in bits; observations, rewards and
+        ``max_queue`` count packets of this size.  Default 0.5e6.
+    doppler_hz : float
+        Maximum Doppler frequency f_d in Hz of the Gauss-Markov fading (Z-11): the lag-one
+        correlation is rho = J0(2 pi f_d T), about 0.64 at the defaults; 0 freezes the
+        fading.  Default 10.
+    sinr_cap_db : float or None
+        The SINR is capped at this many dB before ``log2(1 + SINR)``, so a link carries at
+        most about 9.97 bit/s/Hz at the default 30 dB; ``None`` removes the cap.
+    neighbour_threshold_db : float
+        APs k and a are neighbours (in each other's C(k)) when a device of either receives
+        the other AP within this many dB of its own AP's path gain (no fading).  C(k) sets
+        what agent k observes and the queues its reward counts.  Default 8 dB.
+    episode_slots : int
+        Training episodes are truncated after this many slots (evaluation ignores
+        truncation).  Default 2000.
+    max_queue : float or None
+        A training episode of a copy is also truncated once any device's queue exceeds this
+        many packets; ``None`` disables it.  Default 50.
+    max_devices : int or None
+        Devices per agent in the action and observation layout; ``None`` (the default)
+        means the largest cell's.  A larger value pads with silent dummy devices (so one
+        policy fits several layouts); a smaller one than the largest cell is an error.
+    max_neighbours : int or None
+        Neighbours per agent in the observation; ``None`` (the default) means the widest
+        neighbourhood's.  A value below that needs ``truncate_neighbours=True``.
+    truncate_neighbours : bool
+        When a neighbourhood is wider than ``max_neighbours``: ``True`` observes only the
+        ``max_neighbours`` most strongly coupled neighbours (rewards still count the whole
+        C(k)); ``False`` (the default) refuses such a layout.
+    name : str
+        Scenario name, recorded in results.  Default ``"cellular"``
+        (:func:`~rrmbook.make_config` sets the preset's name).
+    rates : numpy.ndarray
+        Derived, not a constructor argument: ``arrival_rate`` as one rate per device,
+        shape (N,), in packets per slot.
     """
 
     layout: Layout
@@ -209,7 +285,7 @@ class CellularEnv(BatchedQueueEnv):
     # ------------------------------------------------------------------ structure
     @property
     def n_actions(self) -> tuple[int, int]:
-        """Choices per subband: (silent + devices, power levels)."""
+        """The choices per subband, as the pair (silent + devices, power levels)."""
         return self.max_devices + 1, len(self.levels)
 
     def queue_packets(self) -> np.ndarray:

@@ -36,16 +36,36 @@ __all__ = ["ConflictGraphConfig", "ConflictGraphEnv", "Observation", "GlobalStat
 class ConflictGraphConfig:
     """Everything that defines a conflict-graph scenario.
 
+    Time is counted in slots and traffic in packets: a scheduled device that succeeds sends
+    one packet per subband in the slot (Z-3, Z-4).
+
     Attributes
     ----------
-    graph : directed conflict graph, nodes 0..N-1, node attribute ``agent`` = owner.
-    arrival_rate : Poisson rate in packets per slot, one number for every device or one
-        per device.
-    n_subbands : H, the number of subbands (each is an independent collision domain).
-    episode_slots : training episodes are truncated after this many slots.
-    max_queue : a training episode is also truncated once a queue exceeds this many packets
-        (``None`` disables it).
-    name : scenario name, recorded in results.
+    graph : networkx.DiGraph
+        The directed conflict graph: nodes are the devices 0..N-1, each with the node
+        attribute ``agent`` (its owner, 0..K-1); an edge u -> v means that a transmission
+        of u on a subband makes v's transmission on the same subband fail (Z-3).
+        Required, no default (:func:`~rrmbook.conflict.paper_cg8`,
+        :func:`~rrmbook.conflict.random_conflict_graph` build one).
+    arrival_rate : float or sequence of float
+        Mean Poisson arrivals in packets per slot per device, one number for every device
+        or one per device (N).  Default 0.3.  (For conflict graphs the ``load`` of
+        :func:`~rrmbook.make_env` is in the same unit, packets per slot.)
+    n_subbands : int
+        H, the number of subbands; each is an independent collision domain on which every
+        agent serves at most one of its devices per slot.  Default 3.
+    episode_slots : int
+        Training episodes are truncated after this many slots (evaluation ignores
+        truncation).  Default 2000.
+    max_queue : int or None
+        A training episode of a copy is also truncated once any device's queue exceeds this
+        many packets; ``None`` disables it.  Default 50.
+    name : str
+        Scenario name, recorded in results.  Default ``"custom"``
+        (:func:`~rrmbook.make_config` sets the preset's name).
+    rates : numpy.ndarray
+        Derived, not a constructor argument: ``arrival_rate`` as one rate per device,
+        shape (N,), in packets per slot.
     """
 
     graph: nx.DiGraph
@@ -148,7 +168,7 @@ class ConflictGraphEnv(BatchedQueueEnv):
     # ------------------------------------------------------------------ structure
     @property
     def n_actions(self) -> int:
-        """Choices per subband for every agent: silent + ``max_devices`` devices."""
+        """Choices per subband for every agent (silent + ``max_devices`` devices)."""
         return self.max_devices + 1
 
     def actions_to_schedule(self, actions: np.ndarray) -> np.ndarray:

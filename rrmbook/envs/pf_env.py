@@ -40,39 +40,74 @@ class PFConfig:
     """Every parameter of the PF scheduling model (defaults: Eldeeb & Alves, Table III;
     the ones the paper does not give are marked *assumption*).
 
+    Units: metres, seconds, dB/dBm, hertz; rates in bit/s/Hz.  The model has full buffers,
+    so there is no traffic load (``make_env("pf-4x20")`` takes none).
+
     Attributes
     ----------
-    n_aps, n_ues : I agents and J UEs.
-    top_n : N, the UEs each AP may choose from (its top N by PF ratio); N + 1 actions.
-    side_m : L, the side of the square area (m).
-    min_ap_distance_m, min_ue_distance_m : d_0 and d_1 of (E-1), (E-2).
-    speed_mps : UE speed (m/s); each UE keeps one random heading per episode and bounces
-        off the borders.
-    step_s : duration of one step (s) (*assumption*: 0.1 s, so a UE moves 20 m in an
+    n_aps : int
+        I, the number of APs (the agents).  Default 4.
+    n_ues : int
+        J, the number of mobile UEs.  Default 20.
+    top_n : int
+        N, the UEs each AP may choose from (its top N associated UEs by PF ratio, (E-14));
+        an AP has N + 1 actions (one of them, or silence).  Default 3.
+    side_m : float
+        L, the side of the square area, in metres.  Default 100.
+    min_ap_distance_m : float
+        d_0 of (E-1): APs are dropped at least this many metres apart.  Default 10.
+    min_ue_distance_m : float
+        d_1 of (E-2): UEs are dropped at least this many metres from every AP.  Default 1.
+    speed_mps : float
+        UE speed in m/s; each UE keeps one random heading per episode and bounces off the
+        borders.  Default 1.
+    step_s : float
+        Duration of one step in seconds (*assumption*: 0.1 s, so a UE moves 20 m in an
         episode and the association made at its start stays meaningful).
-    episode_steps : T.
-    penetration_db : PL_o in (E-4).
-    shadowing_db : standard deviation of the log-normal shadowing (*assumption*: 7 dB),
-        drawn once per link and episode.
-    tx_power_dbm : p_t.
-    noise_dbm_per_hz, bandwidth_hz : noise power sigma^2 = N_0 B (*assumption*: -174 dBm/Hz
-        over 10 MHz).
-    eta : the PF averaging factor of (E-13) (*assumption*: 0.1).  C~(0) is the rate of the
-        UE's average channel (no fading) with every AP on (*assumption*: the paper's
-        C_j(0) is not defined before the first decision).
-    weight_floor : C~ is floored here when computing w = 1 / C~ (bit/s/Hz), so a starved
-        UE's weight stays finite (at most 100 by default).
-    lam : lambda of the reward (E-16).
-    mu1, mu2 : the score weights of (E-11) (mu1 None means 1 / J).
-    silent_aps_interfere : (E-7) as printed sums the interference over *every* other AP;
-        with ``False`` (the default, SPEC: physics) only the APs that transmit in the step
-        interfere, with ``True`` a silent AP interferes as if it transmitted (so silence
-        never helps a neighbour: the literal reading, a switch of the calibration study).
-    reward : "pf" (the default: the team reward (E-16)) or "utility": each step's increase
-        of the PF utility sum_j log C~_j of the moving-average rates (an ablation, not the
-        paper's: its sum over an episode is the utility's total change, so a policy cannot
-        raise it by letting weights grow and then serving the starved UEs).
-    name : scenario name, recorded in results.
+    episode_steps : int
+        T, the steps of an episode; every episode starts with a fresh drop.  Default 200.
+    penetration_db : float
+        PL_o of the indoor path loss (E-4), in dB.  Default 10.
+    shadowing_db : float
+        Standard deviation of the log-normal shadowing in dB (*assumption*: 7 dB), drawn
+        once per AP-UE link and episode.
+    tx_power_dbm : float
+        p_t, every AP's transmit power in dBm.  Default 10.
+    noise_dbm_per_hz : float
+        N_0, the noise power spectral density in dBm/Hz (*assumption*: -174); the noise
+        power is sigma^2 = N_0 B (``noise_w``).
+    bandwidth_hz : float
+        B in Hz (*assumption*: 10 MHz).  It only sets the noise power: rates are in
+        bit/s/Hz.
+    eta : float
+        The PF averaging factor of (E-13), in (0, 1] (*assumption*: 0.1).  C~(0) is the
+        rate of the UE's average channel (no fading) with every AP on (*assumption*: the
+        paper's C_j(0) is not defined before the first decision).
+    weight_floor : float
+        C~ is floored here, in bit/s/Hz, when computing w = 1 / C~, so a starved UE's
+        weight stays finite (at most 1 / 0.01 = 100 with the default 1e-2).
+    lam : float
+        lambda of the reward (E-16), in [0, 1].  Default 0.8.
+    mu1 : float or None
+        The sum-rate weight of the score (E-11) that :func:`~rrmbook.evaluate` reports;
+        ``None`` (the default) means 1 / J.
+    mu2 : float
+        The 5th-percentile-rate weight of the score (E-11).  Default 3.
+    silent_aps_interfere : bool
+        (E-7) as printed sums the interference over *every* other AP; with ``False`` (the
+        default, SPEC: physics) only the APs that transmit in the step interfere, with
+        ``True`` a silent AP interferes as if it transmitted (so silence never helps a
+        neighbour: the literal reading, a switch of the calibration study).
+    reward : str
+        ``"pf"`` (the default: the team reward (E-16)) or ``"utility"``: each step's
+        increase of the PF utility sum_j log C~_j of the moving-average rates (an
+        ablation, not the paper's: its sum over an episode is the utility's total change,
+        so a policy cannot raise it by letting weights grow and then serving the starved
+        UEs).
+    name : str
+        Scenario name, recorded in results.  Default ``"pf"``.
+    noise_w : float
+        Derived, not a constructor argument: the noise power N_0 B in watts.
     """
 
     n_aps: int = 4
@@ -125,10 +160,12 @@ class PFConfig:
 
     @property
     def power_w(self) -> float:
+        """The transmit power p_t in watts."""
         return float(dbm_to_watt(self.tx_power_dbm))
 
     @property
     def score_mu1(self) -> float:
+        """The sum-rate weight of the score (E-11), ``mu1``, or 1 / J when it is None."""
         return 1.0 / self.n_ues if self.mu1 is None else float(self.mu1)
 
 

@@ -32,7 +32,61 @@ __all__ = ["CQLConfig", "train_cql", "dataset_fingerprint"]
 @dataclass
 class CQLConfig(SACConfig):
     """:class:`SACConfig` with the conservative penalty on: ``cql_alpha`` = 1 (the paper's
-    alpha, Table III).  ``CQLConfig.paper()`` adds the paper's networks and rates."""
+    alpha, Table III).  ``CQLConfig.paper()`` adds the paper's networks and rates.
+
+    Every other field, its unit and its default are :class:`SACConfig`'s.  Offline
+    training (:func:`train_cql`) samples its batches from the dataset, so the fields of
+    online collection (``buffer_size``, ``n_envs``, ``warmup_steps``,
+    ``updates_per_step``) do not apply.
+
+    Attributes
+    ----------
+    cql_alpha : float
+        Weight alpha of the conservative penalty of (E-26)-(E-28).  Default 1 (the
+        paper's); 0 gives plain offline SAC, which over-estimates the actions the dataset
+        never took (chapter 8).
+    variant : str
+        As in :class:`SACConfig`: ``"centralised"`` (the default), ``"independent"`` or
+        ``"ctde"``, Algorithms 1-3 of the paper.
+    critic_input : str
+        As in :class:`SACConfig` (default ``"own"``).
+    hidden : int
+        As in :class:`SACConfig`: units per hidden layer (default 128).
+    layers : int
+        As in :class:`SACConfig`: hidden layers per MLP (default 2).
+    actor_lr : float
+        As in :class:`SACConfig` (default 3e-4).
+    critic_lr : float
+        As in :class:`SACConfig` (default 3e-4).
+    temperature_lr : float
+        As in :class:`SACConfig` (default 1e-3).
+    gamma : float
+        As in :class:`SACConfig`: discount per step (default 0.9).
+    batch_size : int
+        As in :class:`SACConfig`: dataset transitions per gradient step (default 256).
+    buffer_size : int
+        Unused offline (see :class:`SACConfig`).
+    n_envs : int
+        Unused offline (see :class:`SACConfig`).
+    warmup_steps : int
+        Unused offline (see :class:`SACConfig`).
+    updates_per_step : int
+        Unused offline (see :class:`SACConfig`).
+    polyak : float
+        As in :class:`SACConfig` (default 0.01).
+    init_temperature : float
+        As in :class:`SACConfig` (default 1).
+    auto_temperature : bool
+        As in :class:`SACConfig` (default True).
+    target_entropy_ratio : float
+        As in :class:`SACConfig` (default 0.5).
+    reward_scale : float
+        As in :class:`SACConfig` (default 0.1).
+    max_grad_norm : float
+        As in :class:`SACConfig` (default 10).
+    checkpoint_interval : int
+        As in :class:`SACConfig`: gradient steps between checkpoints (default 2_000).
+    """
 
     cql_alpha: float = 1.0
 

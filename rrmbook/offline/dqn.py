@@ -30,8 +30,61 @@ class DQNConfig:
     and critic settings (2 x 256, lr 1e-4, gamma 0.99, replay 1e5).
 
     Exploration: epsilon falls linearly from ``eps_start`` to ``eps_end`` over the first
-    ``eps_decay_steps`` transitions.  ``target_interval``: gradient steps between copies
-    of the online network into the target network."""
+    ``eps_decay_steps`` transitions the learner chooses.  ``target_interval``: gradient
+    steps between copies of the online network into the target network.  Offline training
+    (:func:`~rrmbook.offline.train_cql` with a ``DQNConfig``) ignores the fields of online
+    collection (``buffer_size``, ``n_envs``, ``warmup_steps``, ``updates_per_step`` and
+    the ``eps_*`` fields).
+
+    Attributes
+    ----------
+    variant : str
+        ``"centralised"`` (the default: one Q network over the (N+1)^I joint actions),
+        ``"independent"`` (one per AP, its own observation) or ``"ctde"`` (one per AP,
+        trained through Q_tot = sum_i Q_i, VDN).
+    hidden : int
+        Units of each hidden layer of the Q network.  Default 128 (``paper()``: 256).
+    layers : int
+        Hidden layers (ReLU) of the Q network.  Default 2.
+    lr : float
+        Adam learning rate.  Default 3e-4 (``paper()``: 1e-4).
+    gamma : float
+        Discount factor (the paper's beta), per step.  Default 0.9 (``paper()``: 0.99).
+    batch_size : int
+        Transitions per gradient step.  Default 256.
+    buffer_size : int
+        Replay memory of online training, in transitions.  Default 100_000.
+    n_envs : int
+        Environment copies stepped together when collecting online; one collection step
+        adds ``n_envs`` transitions.  Default 16.
+    warmup_steps : int
+        Transitions collected with a uniform random policy before learning starts
+        (online).  Default 2_000.
+    updates_per_step : int
+        Gradient steps per collected batch of ``n_envs`` transitions (online).  Default 1.
+    eps_start : float
+        Exploration epsilon at the first transition, in [``eps_end``, 1].  Default 1.
+    eps_end : float
+        Exploration epsilon after ``eps_decay_steps`` transitions, in [0, ``eps_start``].
+        Default 0.05.
+    eps_decay_steps : int
+        Transitions over which epsilon falls linearly from ``eps_start`` to ``eps_end``,
+        counted over all copies from the first one the learner chooses (after
+        ``warmup_steps``).  Default 20_000.
+    target_interval : int
+        Gradient steps between copies of the online network into the target network.
+        Default 500.
+    reward_scale : float
+        Rewards are multiplied by this before learning.  Default 0.1.
+    cql_alpha : float
+        Weight alpha of the conservative penalty; 0 (the default) is plain DQN, > 0 gives
+        CQL on DQN ("C-MARL-CQL (DQN)" of Fig. 5).
+    max_grad_norm : float
+        Gradients of the Q network are clipped to this norm.  Default 10.
+    checkpoint_interval : int
+        Gradient steps between checkpoints (when a checkpoint directory is given).
+        Default 2_000.
+    """
 
     variant: str = "centralised"
     hidden: int = 128
@@ -63,10 +116,12 @@ class DQNConfig:
 
     @classmethod
     def paper(cls, **overrides) -> DQNConfig:
+        """The paper's network and critic settings (2 x 256, lr 1e-4, gamma 0.99)."""
         return cls(**(dict(hidden=256, lr=1e-4, gamma=0.99) | overrides))
 
     @classmethod
     def laptop(cls, **overrides) -> DQNConfig:
+        """The defaults: learns in minutes on a laptop CPU (see the class docstring)."""
         return cls(**overrides)
 
 

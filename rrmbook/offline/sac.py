@@ -55,37 +55,76 @@ class SACConfig:
     gamma 0.9 (the PF reward is mostly immediate: what an action changes later is only the
     PF weights, whose memory is about 1 / eta = 10 steps; gamma 0.99 mostly adds variance).
 
+    Fields that only online training reads (:func:`train_sac`: ``buffer_size``,
+    ``n_envs``, ``warmup_steps``, ``updates_per_step``) are ignored by offline training
+    (:func:`~rrmbook.offline.train_cql`), which samples its batches from a dataset.
+
     Attributes
     ----------
-    variant : "centralised" (one network over the (N+1)^I joint actions, input all
-        observations), "independent" (one per AP, its own observation and reward) or
-        "ctde" (one per AP, trained through Q_tot = sum_i Q_i).
-    critic_input : what the per-agent critics of "independent" and "ctde" read: "own"
-        (the AP's observation, Q_i(o_i, a_i) as in (E-23)) or "state" (all observations,
-        Q_i(s, a_i): centralised training with decentralised actors).  ``"joint"`` (CTDE
-        only) replaces the sum Q_tot = sum_i Q_i by one critic Q(s, a) over the joint
-        actions, as the centralised learner's, and trains the per-AP actors against it
-        under their *product* policy pi(a | s) = prod_i pi_i(a_i | o_i): the critic can
-        value "serve only if the others are silent", and the actors learn what each AP
-        should do when the others act on their own observations too (the centralised
-        critic of Lowe et al.'s MADDPG, for discrete actions with the expectation over the
-        joint actions computed exactly).  The actors always read only their own
-        observation.
-    hidden, layers : MLP size.
-    actor_lr, critic_lr, temperature_lr : Adam learning rates.
-    gamma : discount factor (the paper's beta).
-    batch_size : transitions per gradient step.
-    buffer_size : replay memory (online).
-    n_envs : environment copies stepped together when collecting online.
-    warmup_steps : transitions collected with a uniform random policy before learning.
-    updates_per_step : gradient steps per collected batch of ``n_envs`` transitions.
-    polyak : target critics move this fraction towards the critics each step.
-    init_temperature, auto_temperature, target_entropy_ratio : the entropy weight tau, and
-        whether to tune it towards ``target_entropy_ratio * log(actions per head)``.
-    reward_scale : rewards are multiplied by this before learning (Q values of order 1-10).
-    cql_alpha : weight of the conservative penalty (0: plain SAC; CQL uses 1).
-    max_grad_norm : gradient clipping per network.
-    checkpoint_interval : gradient steps between checkpoints.
+    variant : str
+        ``"centralised"`` (the default: one network over the (N+1)^I joint actions, input
+        all observations), ``"independent"`` (one per AP, its own observation and reward)
+        or ``"ctde"`` (one per AP, trained through Q_tot = sum_i Q_i).
+    critic_input : str
+        What the per-agent critics of ``"independent"`` and ``"ctde"`` read: ``"own"``
+        (the default: the AP's observation, Q_i(o_i, a_i) as in (E-23)) or ``"state"``
+        (all observations, Q_i(s, a_i): centralised training with decentralised actors).
+        ``"joint"`` (CTDE only) replaces the sum Q_tot = sum_i Q_i by one critic Q(s, a)
+        over the joint actions, as the centralised learner's, and trains the per-AP
+        actors against it under their *product* policy pi(a | s) = prod_i pi_i(a_i | o_i):
+        the critic can value "serve only if the others are silent", and the actors learn
+        what each AP should do when the others act on their own observations too (the
+        centralised critic of Lowe et al.'s MADDPG, for discrete actions with the
+        expectation over the joint actions computed exactly).  The actors always read only
+        their own observation.
+    hidden : int
+        Units of each hidden layer of the actor and critic MLPs.  Default 128
+        (``paper()``: 256).
+    layers : int
+        Hidden layers (ReLU) of each MLP.  Default 2.
+    actor_lr : float
+        Adam learning rate of the actor.  Default 3e-4 (``paper()``: 1e-5).
+    critic_lr : float
+        Adam learning rate of the twin critics.  Default 3e-4 (``paper()``: 1e-4).
+    temperature_lr : float
+        Adam learning rate of the log-temperature (when ``auto_temperature``).  Default
+        1e-3.
+    gamma : float
+        Discount factor (the paper's beta), per step.  Default 0.9 (``paper()``: 0.99).
+    batch_size : int
+        Transitions per gradient step.  Default 256.
+    buffer_size : int
+        Replay memory of online training, in transitions.  Default 100_000.
+    n_envs : int
+        Environment copies stepped together when collecting online; one collection step
+        adds ``n_envs`` transitions.  Default 16.
+    warmup_steps : int
+        Transitions collected with a uniform random policy before learning starts
+        (online).  Default 2_000.
+    updates_per_step : int
+        Gradient steps per collected batch of ``n_envs`` transitions (online).  Default 1.
+    polyak : float
+        Fraction, in (0, 1], by which the target critics move towards the critics after
+        each gradient step.  Default 0.01.
+    init_temperature : float
+        Initial entropy weight tau (> 0).  Default 1.
+    auto_temperature : bool
+        Tune tau towards the target entropy ``target_entropy_ratio * log(actions per
+        head)``; ``False`` keeps ``init_temperature``.  Default True.
+    target_entropy_ratio : float
+        The target entropy as a fraction, in [0, 1], of the maximum log(actions per head).
+        Default 0.5.
+    reward_scale : float
+        Rewards are multiplied by this before learning (so Q values are of order 1-10).
+        Default 0.1.
+    cql_alpha : float
+        Weight alpha of the conservative penalty of (E-26)-(E-28); 0 (the default) is plain
+        SAC, :class:`~rrmbook.offline.CQLConfig` uses 1.
+    max_grad_norm : float
+        Gradients of each network are clipped to this norm.  Default 10.
+    checkpoint_interval : int
+        Gradient steps between checkpoints (when a checkpoint directory is given).
+        Default 2_000.
     """
 
     variant: str = "centralised"
