@@ -120,58 +120,101 @@ class MAPPOConfig:
 
     Attributes
     ----------
-    mode : ``"shared"`` (one network for all agents) or ``"separate"`` (one per agent).
-    cell : recurrent layer, ``"lstm"`` (the paper) or ``"gru"``.
-    hidden_size : units of the recurrent layer and of each hidden layer.
-    hidden_layers : hidden layers of the MLP after the recurrent layer.
-    activation : ``"tanh"`` or ``"relu"`` in the MLP.
-    optimizer : ``"adam"`` or ``"rmsprop"``; ``lr`` its learning rate, ``optim_eps`` its ε.
-    anneal_lr : let the learning rate fall linearly to 0 over the training budget (the
-        ``budget_slots`` of :func:`train`), which keeps a converged policy from drifting.
-    max_grad_norm : gradients of each network (each agent's, in separate mode) are scaled
-        down to this norm.
-    n_envs : environment copies stepped together (B).
-    rollout_slots : slots collected per copy before each update (T); a multiple of
-        ``chunk_length``.
-    chunk_length : recurrent sequence length L: training replays chunks of L slots from
-        the recurrent state stored at their start.
-    update_epochs, num_minibatches : passes over each rollout, and minibatches per pass
-        (minibatches are sets of whole chunks).
-    gamma, gae_lambda : discount γ and GAE weight λ (Z-19).
-    clip : PPO ratio clip ε (Z-21, Z-22); ``value_clip`` the critic's clip (Z-20).
-    target_kl : an update stops early, before a minibatch step, once the approximate KL
-        divergence between the current policy and the one that collected the rollout
-        exceeds 1.5 × this value (for any agent network); ``None`` never stops.  A guard
-        against the rare oversized update that wrecks a good policy.
-    entropy_coef : weight of the entropy bonus (Z-22), the paper's δ (chapter 5 writes
-        c_H, since δ there is the TD error).
-    value_coef : weight of the critic loss in the summed loss (the actor and critic have
-        separate weights, so it only rescales the critic's gradient).
-    normalize_advantages : standardise advantages per agent network before each update.
-    value_norm : learn normalised value targets with a running normaliser (MAPPO's
-        ValueNorm); ``value_norm_beta`` its averaging weight.
-    queue_scale, queue_log : the fixed observation scaling: a queue of q packets enters the
-        networks as ``log(1 + q / queue_scale)`` (or ``q / queue_scale`` without
-        ``queue_log``); every other feature is already O(1).
-    reward_scale : the individual rewards R_k (minus queued packets in the neighbourhood)
-        are multiplied by this constant.
-    checkpoint_interval : updates between checkpoints (when a directory is given).
-    test_interval : every this many updates (and after the last), :func:`train` runs a
-        *test evaluation*, as Zhang & Guo measured their learning curves: the deterministic
+    mode : str
+        ``"shared"`` (one network for all agents, default) or ``"separate"`` (one per agent).
+    cell : str
+        Recurrent layer, ``"lstm"`` (the paper, default) or ``"gru"``.
+    hidden_size : int
+        Units of the recurrent layer and of each hidden layer (default 64).
+    hidden_layers : int
+        Hidden layers of the MLP after the recurrent layer (default 2).
+    activation : str
+        ``"tanh"`` (default) or ``"relu"`` in the MLP.
+    optimizer : str
+        ``"adam"`` (default) or ``"rmsprop"`` (the paper's).
+    lr : float
+        The optimiser's learning rate (default 1e-3; the paper's 1e-4).
+    optim_eps : float
+        The optimiser's ε (default 1e-5).
+    anneal_lr : bool
+        Let the learning rate fall linearly to 0 over the training budget (the
+        ``budget_slots`` of :func:`train`), which keeps a converged policy from drifting
+        (default True).
+    max_grad_norm : float
+        Gradients of each network (each agent's, in separate mode) are scaled down to this
+        norm (default 10).
+    n_envs : int
+        Environment copies stepped together, B (default 32).
+    rollout_slots : int
+        Slots collected per copy before each update, T; a multiple of ``chunk_length``
+        (default 64).
+    chunk_length : int
+        Recurrent sequence length L: training replays chunks of L slots from the recurrent
+        state stored at their start (default 64).
+    update_epochs : int
+        Passes over each rollout (default 4).
+    num_minibatches : int
+        Minibatches per pass, each a set of whole chunks (default 4).
+    gamma : float
+        Discount γ (Z-19; default 0.95, the paper's 0.995).
+    gae_lambda : float
+        GAE weight λ (Z-19; default 0.95).
+    clip : float
+        PPO ratio clip ε (Z-21, Z-22; default 0.2).
+    value_clip : float
+        The critic's clip (Z-20; default 0.2).
+    target_kl : float or None
+        An update stops early, before a minibatch step, once the approximate KL divergence
+        between the current policy and the one that collected the rollout exceeds 1.5 × this
+        value (for any agent network); ``None`` never stops (default 0.02). A guard against
+        the rare oversized update that wrecks a good policy.
+    entropy_coef : float
+        Weight of the entropy bonus (Z-22), the paper's δ; chapter 5 writes c_H, since δ
+        there is the TD error (default 0.01).
+    value_coef : float
+        Weight of the critic loss in the summed loss; the actor and critic have separate
+        weights, so it only rescales the critic's gradient (default 1).
+    normalize_advantages : bool
+        Standardise advantages per agent network before each update (default True).
+    value_norm : bool
+        Learn normalised value targets with a running normaliser, MAPPO's ValueNorm
+        (default True).
+    value_norm_beta : float
+        The normaliser's averaging weight (default 0.99999).
+    queue_scale : float
+        The fixed observation scaling: a queue of q packets enters the networks as
+        ``log(1 + q / queue_scale)`` (default 1); every other feature is already O(1).
+    queue_log : bool
+        Use the logarithm above; ``False`` feeds ``q / queue_scale`` (default True).
+    reward_scale : float
+        The individual rewards R_k (minus queued packets in the neighbourhood) are
+        multiplied by this constant (default 0.1).
+    checkpoint_interval : int
+        Updates between checkpoints, when :func:`train` has a directory (default 20).
+    device : str
+        Where the networks, the rollout storage and the update run: ``"cpu"`` (default),
+        ``"cuda"``/``"cuda:N"``, or ``"auto"`` (CUDA when PyTorch sees a GPU, else the CPU).
+        The environments stay NumPy on the CPU, and every random draw of the learner
+        (action sampling, minibatch order) is made on the CPU and then moved, so a run's
+        random numbers do not depend on the device; the arithmetic on a GPU differs within
+        floating-point tolerance.
+    test_interval : int or None
+        Every this many updates (and after the last), :func:`train` runs a *test
+        evaluation*, as Zhang & Guo measured their learning curves: the deterministic
         policy (the most likely action) on ``test_copies`` copies of the training scenario
         at the training load (on its named layout, never a layout draw) for ``test_slots``
-        slots, always with the traffic and fading seed :data:`TEST_SEED`.  The record of
-        that update gains ``test_mean_queue`` (packets per device), ``test_reward`` (mean
+        slots, always with the traffic and fading seed :data:`TEST_SEED`. The record of that
+        update gains ``test_mean_queue`` (packets per device), ``test_reward`` (mean
         individual reward R_k per agent and slot, unscaled) and ``test_mean_delay``.
-        ``None`` (the default) never tests.  The test uses its own environment and random
+        ``None`` (default) never tests. The test uses its own environment and random
         streams, so it does not change the training; its time is not in ``time_s``.
-    device : where the networks, the rollout storage and the update run: ``"cpu"`` (the
-        default), ``"cuda"``/``"cuda:N"``, or ``"auto"`` (CUDA when PyTorch sees a GPU, else
-        the CPU).  The environments stay NumPy on the CPU, and every random draw of the
-        learner (action sampling, minibatch order) is made on the CPU and then moved, so a
-        run's random numbers do not depend on the device; the arithmetic on a GPU differs
-        within floating-point tolerance.  Neither this nor ``checkpoint_interval`` (nor the
-        ``test_*`` fields) is part of what a resumed run must match.
+    test_slots : int
+        Slots of each test evaluation (default 2000).
+    test_copies : int
+        Environment copies of each test evaluation (default 4).
+
+    ``device``, ``checkpoint_interval`` and the ``test_*`` fields are not part of what a
+    resumed run must match.
     """
 
     mode: str = "shared"
