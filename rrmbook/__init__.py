@@ -12,6 +12,7 @@ True
 
 from . import baselines, channel, conflict, metrics, pf, topology, traffic
 from .envs import CellularConfig, CellularEnv, ConflictGraphConfig, ConflictGraphEnv
+from .envs.pettingzoo_env import make_vector_env
 from .evaluate import RateResults, Results, compare, evaluate
 from .policy import FunctionPolicy, Policy, as_policy
 from .scenarios import SCENARIOS, cellular, make_config, make_env, make_parallel_env
@@ -22,7 +23,7 @@ __all__ = [
     "baselines", "channel", "conflict", "metrics", "pf", "topology", "traffic",
     "CellularConfig", "CellularEnv", "ConflictGraphConfig", "ConflictGraphEnv",
     "Results", "RateResults", "compare", "evaluate",
-    "make_parallel_env",
+    "make_parallel_env", "make_vector_env",
     "FunctionPolicy", "Policy", "as_policy",
     "SCENARIOS", "cellular", "make_config", "make_env",
 ]

@@ -7,7 +7,8 @@
   they share around training (config checks, checkpoints) is in
   :mod:`~rrmbook.offline.checkpoints`, and :mod:`~rrmbook.offline.loading` reads a
   learner back from its file;
-- :mod:`~rrmbook.offline.datasets`: collect, save, load and mix datasets;
+- :mod:`~rrmbook.offline.datasets`: collect (on any model family), save, load and mix
+  datasets; :mod:`~rrmbook.offline.minari_export`: export one to Minari (``to_minari``);
 - :mod:`~rrmbook.offline.cql`: CQL on discrete SAC (or DQN), trained from a dataset.
 """
 
@@ -15,9 +16,10 @@ from .cql import CQLConfig, train_cql
 from .datasets import Dataset, EpsilonBehaviour, collect, load_dataset, mix, save_dataset
 from .dqn import DQNConfig, DQNLearner, train_dqn
 from .loading import load_learner
+from .minari_export import to_minari
 from .policy import LearnedPolicy
 from .sac import SACConfig, SACLearner, train_sac
 
 __all__ = ["Dataset", "EpsilonBehaviour", "collect", "load_dataset", "mix", "save_dataset", "DQNConfig",
            "DQNLearner", "train_dqn", "SACConfig", "SACLearner", "train_sac", "LearnedPolicy",
-           "load_learner", "CQLConfig", "train_cql"]
+           "load_learner", "CQLConfig", "train_cql", "to_minari"]

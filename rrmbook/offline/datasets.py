@@ -1,20 +1,35 @@
-"""Offline datasets of the PF scheduling model: collect, save, load, mix (chapter 9).
+"""Offline datasets: collect, save, load, mix (chapter 9; any model family).
 
-A dataset is a set of transitions (o, a, r, o') of all APs at once, stored with
-Minari-style field names and an agent axis:
+A dataset is a set of transitions (o, a, r, o') of all agents at once, stored with
+Minari-style field names and an agent axis (I agents, ``A`` the shape of one agent's action
+as the env takes it: ``()`` in the PF model, ``(H,)`` on a conflict graph, ``(H, 2)`` in the
+multi-cell model):
 
 =====================  ==================  =========================================================
 field                  shape, dtype        meaning
 =====================  ==================  =========================================================
-``observations``       (n, I, 2N) float32  every AP's observation o_i: (SINR dB, w) of its top-N UEs
-``actions``            (n, I) int64        every AP's action, 0..N-1 a top-n UE, N silence
-``rewards``            (n,) float32        the team reward (E-16)
-``next_observations``  (n, I, 2N) float32  the observations one step later (for the last step of
+``observations``       (n, I, F) float32   every agent's observation o_i (PF: F = 2N, (SINR dB, w)
+                                           of its top-N UEs; queueing models: X_k (Z-8))
+``actions``            (n, I, *A) int64    every agent's action as the env takes it: PF (n, I),
+                                           0..N-1 a top-n UE, N silence; conflict graph (n, I, H),
+                                           per subband 0 silent or the i-th own device; multi-cell
+                                           (n, I, H, 2), per subband (device, power level)
+``rewards``            (n,) float32        the team reward: (E-16) in the PF model (every AP gets
+                                           it); in the queueing models the mean over agents of
+                                           the individual rewards R_k (Z-10)
+``next_observations``  (n, I, F) float32   the observations one step later (for the last step of
                                            an episode: the observation that would have followed)
-``terminations``       (n,) bool           true terminal states: always false in this model
-``truncations``        (n,) bool           the episode's time limit was reached at this step
+``terminations``       (n,) bool           true terminal states: always false in these models
+``truncations``        (n,) bool           the episode was cut at this step (time limit, or in
+                                           the queueing models a queue above ``max_queue``)
 ``episode_ids``        (n,) int64          which episode each transition belongs to
 =====================  ==================  =========================================================
+
+The sidecar's ``n_actions`` bounds every action entry (``0 .. n_actions - 1``); datasets of
+the queueing models also record ``family``, ``action_shape`` (``A``), ``action_nvec`` (the
+choices of each entry of the last action axis: ``[H choices]`` or ``[devices + 1, power
+levels]``, checked entry by entry) and ``truncation_reasons`` (episodes cut by the time limit
+and by a queue overflow).  PF datasets are stored exactly as before these fields existed.
 
 On disk a dataset is two files: ``NAME.npz`` (the arrays, loaded with
 ``allow_pickle=False``) and ``NAME.json`` (the sidecar: schema, size, environment config,
@@ -25,6 +40,7 @@ and raises a ``ValueError`` naming what is wrong for a truncated or mismatched f
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import zipfile
 from dataclasses import asdict, dataclass, field
@@ -34,7 +50,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import __version__, checks, seeding
-from ..envs.base import require_family
+from ..envs.base import FAMILIES, require_family
+from ..envs.cellular_env import LinkPowers
+from ..envs.pettingzoo_env import truncation_reasons
 from ..io import atomic_write_json, atomic_write_npz
 from ..policy import Policy, as_policy
 from ..seeding import Stream
@@ -76,13 +94,31 @@ class Dataset:
     def __post_init__(self) -> None:
         n = len(self.rewards)
         n_agents, obs_dim = self.observations.shape[1:] if self.observations.ndim == 3 else (0, 0)
+        action_shape = tuple(int(s) for s in self.meta.get("action_shape", ()))
         for name, (kind, dtype) in FIELDS.items():
             arr = np.asarray(getattr(self, name))
             want = (n,) + _trailing(kind, n_agents, obs_dim)
+            if name == "actions":
+                want += action_shape
             if arr.shape != want:
                 raise ValueError(f"dataset field {name!r} must have shape {want}, got {arr.shape}")
             setattr(self, name, arr.astype(dtype, copy=False))
         self._check_values()
+        self._check_action_entries()
+
+    def _check_action_entries(self) -> None:
+        """With ``action_nvec`` in the sidecar (multi-subband actions), check every entry of
+        the last action axis against its own number of choices."""
+        nvec = self.meta.get("action_nvec")
+        if nvec is None or not self.actions.size:
+            return
+        nvec = np.asarray(nvec, dtype=np.int64)
+        over = self.actions >= nvec
+        if over.any():
+            first = tuple(int(i) for i in np.argwhere(over)[0])
+            raise ValueError(f"dataset field 'actions' must lie in 0 .. nvec - 1 entry by entry "
+                             f"(nvec = {nvec.tolist()}), got {int(self.actions[first])} at "
+                             f"{first}")
 
     def _check_values(self) -> None:
         """Refuse values no environment produces, before any learner sees them: ``nan`` or
@@ -185,47 +221,111 @@ class EpsilonBehaviour(Policy):
         return np.where(self.rng.random(a.shape) < self.epsilon, pick, a)
 
 
+def _jsonable(value):
+    """A config value as plain JSON: arrays and tuples as lists, a conflict graph as its
+    edges and owners, a layout (a dataclass) field by field."""
+    if isinstance(value, np.ndarray | np.generic):
+        return value.tolist()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if hasattr(value, "edges") and hasattr(value, "nodes"):  # a networkx graph
+        nodes = sorted(value.nodes)
+        return {"nodes": len(nodes), "agent": [int(value.nodes[d]["agent"]) for d in nodes],
+                "edges": sorted([int(u), int(v)] for u, v in value.edges)}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
 def _env_meta(env) -> dict:
-    cfg = {k: v for k, v in asdict(env.config).items() if k != "noise_w"}
+    if env.family == "pf":  # PF datasets: the sidecar of before (byte for byte)
+        cfg = {k: v for k, v in asdict(env.config).items() if k != "noise_w"}
+        return {"scenario": env.config.name, "env_config": cfg, "n_agents": env.n_agents,
+                "obs_dim": env.obs_dim, "n_actions": env.n_actions}
+    cfg = {f.name: _jsonable(getattr(env.config, f.name)) for f in dataclasses.fields(env.config)}
+    per_entry = np.atleast_1d(np.asarray(env.n_actions, dtype=np.int64))
+    action_shape = (env.n_subbands,) + ((per_entry.size,) if per_entry.size > 1 else ())
     return {"scenario": env.config.name, "env_config": cfg, "n_agents": env.n_agents,
-            "obs_dim": env.obs_dim, "n_actions": env.n_actions}
+            "obs_dim": env.obs_dim, "family": env.family,
+            # the bound that holds for every entry (the largest); action_nvec is exact
+            "n_actions": int(per_entry.max()), "action_shape": list(action_shape),
+            "action_nvec": per_entry.tolist() if per_entry.size > 1
+            else [int(per_entry[0])] * env.n_subbands,
+            "reward": "mean over agents of the individual rewards R_k (Z-10)"}
 
 
 def collect(env, behaviour: Policy | object, size: int, seed: int = 0,
             progress: bool = False) -> Dataset:
-    """Run ``behaviour`` (a policy acting in the top-N action space) on ``env`` and record
-    ``size`` transitions (rounded up to whole steps of the batch of copies: ``size`` rows
-    are kept).  The env is reset with ``seed``; the policy gets its own seeded stream."""
-    require_family(env, "pf", "collect (datasets are collected on the PF scheduling model)")
+    """Run ``behaviour`` on ``env`` (any model family) and record ``size`` transitions
+    (rounded up to whole steps of the batch of copies: ``size`` rows are kept).  The env is
+    reset with ``seed``; the policy gets its own seeded stream.
+
+    The behaviour must give actions the env takes: top-N actions in the PF model (not UE
+    indices), ``(B, K, H)`` choices on a conflict graph, ``(B, K, H, 2)`` (device, power
+    level) in the multi-cell model (not :class:`~rrmbook.envs.LinkPowers`).  Rewards and
+    action shapes: see the module docstring.  A queueing copy whose episode is cut (time
+    limit or a queue above ``max_queue``) restarts with ``env.reset_copies`` (queues emptied,
+    as in MAPPO training) and continues under a new episode id; the PF model restarts all
+    copies together at its time limit."""
+    require_family(env, FAMILIES, "collect")
+    if hasattr(env, "envs"):
+        raise ValueError("collect needs an environment of one named drop, not LayoutDraws "
+                         "(its copies change layout, which a dataset's sidecar cannot record)")
     size = checks.positive_int("size", size)
     policy = as_policy(behaviour)
-    if getattr(policy, "serves_ues", False):
+    pf_model = env.family == "pf"
+    if pf_model and getattr(policy, "serves_ues", False):
         raise ValueError(f"{policy.name!r} picks UEs outside the top-N action set, so its "
                          "choices are not actions of the learners; collect with another policy")
     B, steps = env.batch, -(-int(size) // env.batch)
     obs = env.reset(seed=seed)
     policy.reset(env, seeding.rng(seed, Stream.POLICY))
     give_state = policy.information == "global"
+    meta_env = _env_meta(env)
+    action_shape = tuple(meta_env.get("action_shape", ()))
     shape = (steps, B)
-    out = {name: np.zeros(shape + _trailing(kind, env.n_agents, env.obs_dim), dtype)
+    out = {name: np.zeros(shape + _trailing(kind, env.n_agents, env.obs_dim)
+                          + (action_shape if name == "actions" else ()), dtype)
            for name, (kind, dtype) in FIELDS.items()}
-    episode = np.arange(B)
+    episode, next_id = np.arange(B), B
+    reason = np.zeros(shape, dtype=np.int8)  # 1: time limit, 2: queue overflow (or both)
     for t in tqdm(range(steps), disable=not progress, desc=f"collect {policy.name}", leave=False):
-        actions = np.asarray(policy.act(obs, env.state() if give_state else None))
+        actions = policy.act(obs, env.state() if give_state else None)
+        if isinstance(actions, LinkPowers):
+            raise ValueError(f"{policy.name!r} gives continuous LinkPowers, not the discrete "
+                             "(device, power level) actions a dataset stores; collect with "
+                             "another policy")
+        actions = np.asarray(actions)
         step = env.step(actions)
-        nxt = step.final_obs if step.final_obs is not None else step.obs
         out["observations"][t], out["actions"][t] = obs.X, actions
-        out["rewards"][t], out["next_observations"][t] = step.reward, nxt.X
         out["truncations"][t], out["episode_ids"][t] = step.truncated, episode
-        if step.truncated.any():
-            episode = episode + B
-        obs = step.obs
+        if pf_model:
+            nxt = step.final_obs if step.final_obs is not None else step.obs
+            out["rewards"][t], out["next_observations"][t] = step.reward, nxt.X
+            obs = step.obs
+        else:
+            out["rewards"][t] = step.rewards.mean(axis=1)
+            out["next_observations"][t] = step.obs.X
+            obs = step.obs
+            if step.truncated.any():
+                time_limit, overflow = truncation_reasons(env, step.truncated)
+                reason[t] = np.where(overflow, 2, np.where(time_limit, 1, 0))
+                obs = env.reset_copies(step.truncated)
+        if step.truncated.any():  # new episode ids, in copy order
+            ended = np.flatnonzero(step.truncated)
+            episode = episode.copy()
+            episode[ended] = next_id + np.arange(len(ended))
+            next_id += len(ended)
     # copy-major order keeps each episode's transitions contiguous
     flat = {k: np.swapaxes(v, 0, 1).reshape((steps * B,) + v.shape[2:])[: int(size)]
             for k, v in out.items()}
     meta = {"schema": SCHEMA, "size": int(size), "seed": int(seed), "batch": B,
             "behaviour": policy.name, "mixture": {policy.name: 1.0},
-            "rrmbook_version": __version__} | _env_meta(env)
+            "rrmbook_version": __version__} | meta_env
+    if not pf_model:
+        kept = reason.T.reshape(-1)[: int(size)]
+        meta["truncation_reasons"] = {"time_limit": int((kept == 1).sum()),
+                                      "queue_overflow": int((kept == 2).sum())}
     return Dataset(**flat, meta=meta)
 
 
