@@ -12,10 +12,17 @@ True
 
 from . import baselines, channel, conflict, metrics, pf, topology, traffic
 from .envs import CellularConfig, CellularEnv, ConflictGraphConfig, ConflictGraphEnv
-from .envs.pettingzoo_env import make_vector_env
 from .evaluate import RateResults, Results, compare, evaluate
 from .policy import FunctionPolicy, Policy, as_policy
-from .scenarios import SCENARIOS, cellular, make_config, make_env, make_parallel_env
+from .scenarios import (
+    SCENARIOS,
+    cellular,
+    make_config,
+    make_env,
+    make_parallel_env,
+    make_vector_env,
+    register_scenario,
+)
 
 __version__ = "0.1.0"
 
@@ -23,7 +30,7 @@ __all__ = [
     "baselines", "channel", "conflict", "metrics", "pf", "topology", "traffic",
     "CellularConfig", "CellularEnv", "ConflictGraphConfig", "ConflictGraphEnv",
     "Results", "RateResults", "compare", "evaluate",
-    "make_parallel_env", "make_vector_env",
+    "make_parallel_env", "make_vector_env", "register_scenario",
     "FunctionPolicy", "Policy", "as_policy",
     "SCENARIOS", "cellular", "make_config", "make_env",
 ]

@@ -8,6 +8,7 @@
     rrmbook sweep SPEC.yaml --store DIR [--backend local|ray] [--workers N] [--address A]
     rrmbook sweep status DIR | rrmbook sweep report DIR [--json]
     rrmbook scenarios | rrmbook policies
+    rrmbook --register my_network.py train mappo --scenario my-network   # your own scenario
     rrmbook exercises build
     rrmbook grade SUBMISSIONS_DIR --out grading-output
 """
@@ -304,6 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rrmbook", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"rrmbook {__version__}")
+    p.add_argument("--register", action="append", default=[], metavar="FILE",
+                   help="a Python file that registers scenarios of your own "
+                        "(rrmbook.register_scenario), run before the command; repeatable")
     sub = p.add_subparsers(dest="command", required=True)
 
     def sim_args(sp):
@@ -446,6 +450,12 @@ def main(argv: list[str] | None = None) -> int:
 
         torch.set_num_threads(threads)
     try:
+        for path in args.register:   # your own scenarios, before any name is looked up
+            if not Path(path).is_file():
+                raise FileNotFoundError(f"--register {path}: no such file")
+            import runpy
+
+            runpy.run_path(path, run_name="__rrmbook_register__")
         return args.func(args)
     except (ValueError, TypeError, FileNotFoundError, FileExistsError) as err:
         print(f"rrmbook: error: {err}", file=sys.stderr)

@@ -25,6 +25,7 @@ in the paper's figures); ``seed`` drives traffic and fading.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -41,11 +42,12 @@ from .envs import (
     PFEnv,
 )
 from .envs.drops import LayoutDraws
-from .envs.pettingzoo_env import RRMParallelEnv
+from .envs.pettingzoo_env import RRMParallelEnv, RRMVectorEnv
 from .topology import hex_layout, random_layout
 
 __all__ = ["Scenario", "SCENARIOS", "get_scenario", "make_config", "make_env", "resolve_load",
-           "cellular", "make_parallel_env", "LAYOUT_SEED_SCENARIOS"]
+           "cellular", "make_parallel_env", "make_vector_env", "LAYOUT_SEED_SCENARIOS",
+           "register_scenario"]
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,10 @@ class Scenario:
     defaults: dict = field(default_factory=dict)
 
 
-def _paper_cg8(rate, **overrides) -> ConflictGraphConfig:
+def _paper_cg8(rate, graph=None, **overrides) -> ConflictGraphConfig:
     params = {"n_subbands": 3, "episode_slots": 2000, "max_queue": 50} | overrides
-    return ConflictGraphConfig(graph=paper_cg8(), arrival_rate=rate, name="paper-cg8", **params)
+    graph = paper_cg8() if graph is None else graph   # graph=G: the paper's settings on G
+    return ConflictGraphConfig(graph=graph, arrival_rate=rate, name="paper-cg8", **params)
 
 
 def _random_cg(rate, n_agents: int = 6, devices_per_agent: int = 2, density: float = 0.25,
@@ -123,10 +126,82 @@ SCENARIOS: dict[str, Scenario] = {
 }
 
 
+_BUILTIN = frozenset(SCENARIOS)
+
+
 def get_scenario(name: str) -> Scenario:
     if not isinstance(name, str) or name not in SCENARIOS:
-        raise ValueError(f"unknown scenario {name!r}; choose one of {sorted(SCENARIOS)}")
+        raise ValueError(f"unknown scenario {name!r}; choose one of {sorted(SCENARIOS)}, or "
+                         "register your own with rrmbook.register_scenario(name, build)")
     return SCENARIOS[name]
+
+
+_FAMILIES = {ConflictGraphConfig: "conflict", CellularConfig: "cellular", PFConfig: "pf"}
+
+
+def register_scenario(name: str, build, *, loads: dict[str, float] | None = None,
+                      description: str = "", overwrite: bool = False) -> Scenario:
+    """Make your own network a named scenario, so that every entry point that takes a
+    scenario name builds it: :func:`make_env`, :func:`make_parallel_env`,
+    :func:`rrmbook.make_vector_env`, :func:`rrmbook.marl.train` (checkpoints record the name
+    and a resumed run must find it registered again), :func:`rrmbook.offline.train_sac` /
+    ``train_dqn``, the sweep runner, and the command line (``rrmbook --register FILE``).
+
+    ``build`` is either a config (:class:`~rrmbook.envs.ConflictGraphConfig`,
+    :class:`~rrmbook.envs.CellularConfig` or :class:`~rrmbook.envs.PFConfig`), used as it is
+    with ``load`` (when given) replacing its ``arrival_rate``, in the config's own unit,
+    packets per slot per device; or a function ``build(rate, **overrides)`` returning such a
+    config, called with the rate resolved from ``load`` (``None`` for the PF model).
+    ``loads`` names preset loads (e.g. ``{"light": 0.2, "heavy": 0.4}``). The config is built
+    once here, so a broken ``build`` fails now; its ``name`` becomes ``name``.
+
+    >>> import networkx as nx
+    >>> g = nx.DiGraph([(0, 1), (1, 2)])
+    >>> nx.set_node_attributes(g, {0: 0, 1: 0, 2: 1}, "agent")
+    >>> _ = register_scenario("my-line", ConflictGraphConfig(graph=g, arrival_rate=0.2),
+    ...                       overwrite=True)
+    >>> make_env("my-line", load=0.3).n_devices
+    3
+    """
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"name must be a non-empty string, got {name!r}")
+    if name in SCENARIOS and not overwrite:
+        raise ValueError(f"scenario {name!r} already exists; pass overwrite=True to replace "
+                         "it (the book's own scenarios cannot be replaced)")
+    if name in _BUILTIN:
+        raise ValueError(f"{name!r} is one of the book's scenarios and cannot be replaced")
+    loads = {str(k): float(v) for k, v in (loads or {}).items()}
+    if isinstance(build, tuple(_FAMILIES)):
+        config = build
+        family = _FAMILIES[type(config)]
+
+        def builder(rate, **overrides):
+            fields = {"name": name} | overrides
+            if rate is not None:
+                fields["arrival_rate"] = rate
+            return dataclasses.replace(config, **fields)
+    elif callable(build):
+        builder = build
+        first = next(iter(loads.values()), None)
+        probe = build(first) if first is not None else build(None)
+        if not isinstance(probe, tuple(_FAMILIES)):
+            raise TypeError(f"build must return a ConflictGraphConfig, CellularConfig or "
+                            f"PFConfig, got {type(probe).__name__}")
+        family = _FAMILIES[type(probe)]
+    else:
+        raise TypeError(f"build must be a config or a function returning one, got "
+                        f"{type(build).__name__}")
+
+    def named(rate, **overrides):
+        out = builder(rate, **overrides)
+        return out if out.name == name else dataclasses.replace(out, name=name)
+
+    named(None if family == "pf" or not loads else next(iter(loads.values())))  # fails now
+    scenario = Scenario(name, description or f"registered scenario ({family})", family, loads,
+                        named, load_unit="none (full buffers)" if family == "pf"
+                        else "packets/slot")
+    SCENARIOS[name] = scenario
+    return scenario
 
 
 def resolve_load(scenario: Scenario, load: str | float | Sequence[float]) -> float | np.ndarray:
@@ -160,6 +235,8 @@ def make_config(scenario: str, load: str | float | Sequence[float] | None = None
             raise ValueError(f"scenario {scenario!r} has full buffers: load does not apply "
                              f"(leave it out), got {load!r}")
         rate = None
+    elif load is None and "medium" not in sc.loads:
+        rate = None          # a registered scenario without a "medium" preset: its own rate
     else:
         rate = resolve_load(sc, "medium" if load is None else load)
     try:
@@ -186,7 +263,13 @@ def make_env(scenario: str, load: str | float | Sequence[float] | None = None, b
     batch = checks.positive_int("batch", batch)
     if layout_draws is not False:
         return _layout_draws(scenario, load, batch, seed, layout_draws, overrides)
-    config = make_config(scenario, load, **overrides)
+    if isinstance(scenario, tuple(_FAMILIES)):        # a config object, used as it is
+        if load is not None or overrides:
+            raise ValueError("a config object is used as it is: change its fields instead of "
+                             "passing load or overrides (or register it as a scenario)")
+        config = scenario
+    else:
+        config = make_config(scenario, load, **overrides)
     if isinstance(config, PFConfig):
         return PFEnv(config, batch=batch, seed=seed)
     if isinstance(config, CellularConfig):
@@ -232,7 +315,17 @@ def cellular(rings: int = 2, devices_per_cell: int = 3, seed: int = 0,
 
 
 def make_parallel_env(scenario: str = "paper-cg8", load=None, seed: int = 0,
-                      **overrides) -> RRMParallelEnv:
-    """A PettingZoo ``ParallelEnv`` for a named scenario (one copy; ``load`` None means
-    "medium", or nothing for the PF model)."""
-    return RRMParallelEnv(make_env(scenario, load=load, batch=1, seed=seed, **overrides))
+                      flat_actions: bool | str = False, **overrides) -> RRMParallelEnv:
+    """A PettingZoo ``ParallelEnv`` for a named scenario or a config (one copy; ``load`` None
+    means "medium", or nothing for the PF model); ``flat_actions`` as for
+    :class:`~rrmbook.envs.pettingzoo_env.RRMParallelEnv`."""
+    return RRMParallelEnv(make_env(scenario, load=load, batch=1, seed=seed, **overrides),
+                          flat_actions=flat_actions)
+
+
+def make_vector_env(scenario: str = "paper-cg8", load=None, batch: int = 64, seed: int = 0,
+                    flat_actions: bool | str = False, **overrides) -> RRMVectorEnv:
+    """An :class:`~rrmbook.envs.pettingzoo_env.RRMVectorEnv` over ``batch`` copies of a named
+    scenario or a config (the arguments of :func:`make_env`, plus ``flat_actions``)."""
+    return RRMVectorEnv(make_env(scenario, load=load, batch=batch, seed=seed, **overrides),
+                        flat_actions=flat_actions)

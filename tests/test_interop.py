@@ -16,9 +16,9 @@ from rrmbook.envs.pettingzoo_env import (
     RRMParallelEnv,
     RRMVectorEnv,
     _reason_names,
-    make_vector_env,
 )
 from rrmbook.offline import Dataset, collect, load_dataset, mix, save_dataset, to_minari
+from rrmbook.scenarios import make_vector_env
 
 SHORT = {"paper-cg8": {"episode_slots": 25}, "paper-hex19": {"episode_slots": 25},
          "pf-4x20": {"episode_steps": 25}}

@@ -1,7 +1,8 @@
 """The library's layout rules (issue "one house with a room for everything"), checked on the
 source with ``ast``: dependencies point one way, so no module imports in a circle (at module
 or function level), no module takes another module's private name, and the top level holds
-at most 14 modules beside its packages and the deprecation shims."""
+at most 15 modules beside its packages and the deprecation shims (the 15th, ``runtime``: how
+every trainer of both learner packages runs, threads and progress, issue 18)."""
 
 from __future__ import annotations
 
@@ -102,9 +103,9 @@ def test_no_module_takes_another_modules_private_name():
     assert not bad, "\n".join(bad)
 
 
-def test_top_level_holds_at_most_14_modules():
+def test_top_level_holds_at_most_15_modules():
     top = sorted(p.stem for p in ROOT.glob("*.py") if p.stem not in SHIMS)
-    assert len(top) <= 14, top
+    assert len(top) <= 15, top
 
 
 @pytest.mark.parametrize("shim", sorted(SHIMS))

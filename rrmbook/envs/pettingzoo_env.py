@@ -2,8 +2,8 @@
 
 :class:`RRMParallelEnv` is a PettingZoo ``ParallelEnv`` around a single copy (batch = 1);
 :class:`RRMVectorEnv` steps every one of the env's B copies in one call and returns the
-same per-agent dicts with a leading batch axis (:func:`make_vector_env` builds one for a
-named scenario).
+same per-agent dicts with a leading batch axis (:func:`rrmbook.make_vector_env` builds one
+for a named scenario).
 
 Agents are named ``agent_0 .. agent_{K-1}``.  Observation of agent k: X_k (Z-8) as a float32
 vector; action (``MultiDiscrete``): on a conflict graph one choice per subband (0 = silent,
@@ -43,8 +43,8 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import ParallelEnv
 
-__all__ = ["RRMParallelEnv", "RRMVectorEnv", "ActionCodec", "make_vector_env",
-           "truncation_reasons", "FLAT_ACTION_MODES"]
+__all__ = ["RRMParallelEnv", "RRMVectorEnv", "ActionCodec", "truncation_reasons",
+           "FLAT_ACTION_MODES"]
 
 #: the accepted values of ``flat_actions``
 FLAT_ACTION_MODES = (False, True, "discrete", "multidiscrete")
@@ -393,13 +393,3 @@ class RRMVectorEnv:
 
     def __repr__(self) -> str:
         return f"RRMVectorEnv({self.env!r}, flat_actions={self.flat_actions!r})"
-
-
-def make_vector_env(scenario: str = "paper-cg8", load=None, batch: int = 64, seed: int = 0,
-                    flat_actions: bool | str = False, **overrides) -> RRMVectorEnv:
-    """An :class:`RRMVectorEnv` over ``batch`` copies of a named scenario (the arguments of
-    :func:`rrmbook.make_env`, plus ``flat_actions``)."""
-    from ..scenarios import make_env
-
-    return RRMVectorEnv(make_env(scenario, load=load, batch=batch, seed=seed, **overrides),
-                        flat_actions=flat_actions)
