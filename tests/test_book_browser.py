@@ -17,35 +17,20 @@ from __future__ import annotations
 
 import functools
 import http.server
-import shutil
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from book_helpers import toc_pages
+from browser_helpers import launch_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 PAGES = toc_pages()
 LOCAL = "127.0.0.1"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 #: words that occur in the book's text (search stems them)
 SEARCH_WORDS = ["interference", "scheduler", "MAPPO"]
-
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # pragma: no cover - depends on the environment
-    sync_playwright = None
-
-
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser"):
-        if path := shutil.which(name):
-            return path
-    return None
-
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args) -> None:
@@ -72,16 +57,7 @@ def server(built: Path):
 
 @pytest.fixture(scope="module")
 def browser():
-    if sync_playwright is None:
-        pytest.skip("Playwright is not installed (pip install -e '.[dev]' installs it)")
-    executable = _chromium()
-    if executable is None:
-        pytest.skip("Chromium is not installed: `apt-get install -y chromium` (`make test` "
-                    "installs it when run as root); Playwright's own browser is never used")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    yield from launch_chromium()
 
 
 class Tab:

@@ -37,12 +37,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from browser_helpers import launch_chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 JUPYTER = Path(sys.executable).parent / "jupyter"
 LOCAL = "127.0.0.1"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 CHAPTER = "03_conflict_graphs.md"
 DASHBOARD_PAGE = "03b_reproducing.md"  # Section 3.9, the conflict-graph dashboard
 NEW_LOAD = "0.60"  # the dashboard starts at load 0.3
@@ -55,13 +54,6 @@ try:
 except ImportError:  # pragma: no cover - depends on the environment
     sync_playwright = None
     PlaywrightTimeout = TimeoutError
-
-
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser"):
-        if path := shutil.which(name):
-            return path
-    return None
 
 
 def _free_port() -> int:
@@ -170,14 +162,7 @@ def browser():
         import jupytext  # noqa: F401
     except ImportError:
         pytest.skip("JupyterLab or jupytext is not installed (pip install -e '.[lab]')")
-    executable = _chromium()
-    if executable is None:
-        pytest.skip("Chromium is not installed: `apt-get install -y chromium` (`make test` "
-                    "installs it when run as root); Playwright's own browser is never used")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    yield from launch_chromium()
 
 
 @pytest.fixture
