@@ -234,3 +234,9 @@ def test_loads_beyond_32_bits_are_counted_exactly():
     assert ledger.arrivals.dtype == np.int64
     assert ledger.arrivals.sum() == pytest.approx(2 * 8 * 3e9, rel=1e-4)
     assert (ledger.arrivals > 2**31).all()
+
+
+@pytest.mark.parametrize("scenario", ["paper-cg8", "paper-hex19", "pf-4x20"])
+def test_a_batch_that_cannot_fit_is_refused_naming_batch(scenario):
+    with pytest.raises(ValueError, match=r"1,000,000,000 copies of .* GiB.*lower batch"):
+        rrmbook.make_env(scenario, batch=10**9)

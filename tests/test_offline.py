@@ -342,6 +342,8 @@ def test_online_dqn_runs_and_checkpoints(tmp_path):
 def test_cql_refuses_another_dataset(tmp_path, small_dataset):
     cfg = CQLConfig(hidden=16, batch_size=32, checkpoint_interval=5)
     train_cql(small_dataset, cfg, gradient_steps=10, checkpoint_dir=tmp_path)
+    with pytest.raises(FileExistsError, match="already exists from an earlier run"):
+        train_cql(small_dataset, cfg, gradient_steps=10, checkpoint_dir=tmp_path)
     other = small_dataset.subset(200)
     with pytest.raises(ValueError, match="another dataset"):
         train_cql(other, cfg, gradient_steps=20, checkpoint_dir=tmp_path, resume=True)

@@ -218,6 +218,9 @@ class CellularEnv(BatchedQueueEnv):
         checks.instance_of("config", config, CellularConfig)
         c = config
         self.config, self.batch = c, checks.positive_int("batch", batch)
+        # per copy: complex fading and float gains from every AP to every device per subband
+        checks.fits_in_memory(self.batch * c.n_subbands * c.layout.n_aps * c.layout.n_devices
+                              * 48.0, f"{self.batch:,} copies of {c.name}", "lower batch")
         self.layout = c.layout
         self.n_agents, self.n_devices, self.n_subbands = c.layout.n_aps, c.layout.n_devices, int(c.n_subbands)
         self.serving = c.layout.serving

@@ -121,6 +121,10 @@ class ConflictGraphEnv(BatchedQueueEnv):
         checks.instance_of("config", config, ConflictGraphConfig)
         self.config = config
         self.batch = checks.positive_int("batch", batch)
+        # per copy: queues, schedules, observations and rewards, a few hundred bytes a device
+        n = config.graph.number_of_nodes()
+        checks.fits_in_memory(self.batch * n * (config.n_subbands + 8) * 64.0,
+                              f"{self.batch:,} copies of {config.name}", "lower batch")
         g = config.graph
         self.graph = g
         self.n_devices = g.number_of_nodes()

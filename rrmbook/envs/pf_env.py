@@ -231,6 +231,9 @@ class PFEnv:
         self.config = checks.instance_of("config", PFConfig() if config is None else config,
                                          PFConfig)
         c = self.config
+        # per copy: fading, shadowing and rates between every AP and UE, and the UEs' state
+        checks.fits_in_memory(self.batch * (c.n_aps + 8) * c.n_ues * 64.0,
+                              f"{self.batch:,} copies of {c.name}", "lower batch")
         self.n_agents, self.n_devices, self.top_n = c.n_aps, c.n_ues, c.top_n
         self.n_actions = c.top_n + 1
         self.obs_dim = 2 * c.top_n

@@ -18,6 +18,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .. import checks, seeding
+from ..io import refuse_to_replace, remove_stale_temp_files, writable_dir
 from ..runtime import show_progress, trainer
 from ..scenarios import make_env
 from ..seeding import Stream
@@ -103,7 +104,8 @@ def dataset_fingerprint(dataset: Dataset) -> str:
 def train_cql(dataset: Dataset, config: SACConfig | DQNConfig | None = None, seed: int = 0,
               gradient_steps: int = 20_000, *, checkpoint_dir: str | Path | None = None,
               resume: bool = False, progress: bool | None = None, eval_every: int | None = None,
-              eval_slots: int = 1000, callback: Callable | None = None):
+              eval_slots: int = 1000, callback: Callable | None = None,
+              overwrite: bool = False):
     """Train from ``dataset`` alone for ``gradient_steps`` steps; returns
     ``(policy, history)``.
 
@@ -112,7 +114,8 @@ def train_cql(dataset: Dataset, config: SACConfig | DQNConfig | None = None, see
     the dataset's scenario (seed 1; evaluation only, nothing is learned from it).
     Checkpoints (``checkpoint_dir/last.pt``, atomic) every ``config.checkpoint_interval``
     steps; ``resume=True`` continues exactly, and refuses a checkpoint of another dataset
-    or configuration.  ``progress`` (default: where somebody watches) shows a bar;
+    or configuration; a fresh run refuses a ``checkpoint_dir`` that holds an earlier run's
+    checkpoint unless ``overwrite=True``.  ``progress`` (default: where somebody watches) shows a bar;
     ``threads`` (default 1) is the number of torch threads while training (see
     :mod:`rrmbook.runtime`)."""
     config = CQLConfig() if config is None else config
@@ -127,6 +130,11 @@ def train_cql(dataset: Dataset, config: SACConfig | DQNConfig | None = None, see
                          f"({config.batch_size})")
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs checkpoint_dir")
+    if checkpoint_dir is not None:
+        if not resume and not overwrite:
+            refuse_to_replace(Path(checkpoint_dir) / CHECKPOINT_NAME)
+        writable_dir(checkpoint_dir, "checkpoint_dir")
+        remove_stale_temp_files(Path(checkpoint_dir) / CHECKPOINT_NAME)
     cls = DQNLearner if isinstance(config, DQNConfig) else SACLearner
     learner = cls(config, dataset.n_agents, dataset.obs_dim,
                   int(dataset.meta.get("n_actions", int(dataset.actions.max()) + 1)), seed=seed)
