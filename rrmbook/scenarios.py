@@ -47,7 +47,7 @@ from .topology import hex_layout, random_layout
 
 __all__ = ["Scenario", "SCENARIOS", "get_scenario", "make_config", "make_env", "resolve_load",
            "cellular", "make_parallel_env", "make_vector_env", "LAYOUT_SEED_SCENARIOS",
-           "register_scenario"]
+           "register_scenario", "like_policy"]
 
 
 @dataclass(frozen=True)
@@ -245,8 +245,32 @@ def make_config(scenario: str, load: str | float | Sequence[float] | None = None
         raise ValueError(f"bad override for scenario {scenario!r}: {err}") from None
 
 
+def like_policy(policy) -> dict:
+    """The overrides that give a multi-cell network the observation padding ``policy`` was
+    trained with: ``max_devices`` (devices per cell), ``max_neighbours`` and
+    ``truncate_neighbours=True`` (a wider neighbourhood shows its most strongly coupled
+    neighbours). ``policy`` is a trained MAPPO policy or the path of its checkpoint or policy
+    file. Conflict-graph and PF policies need no padding: their envs are checked as they are."""
+    spec = getattr(policy, "spec", None)
+    if spec is not None:
+        spec = {k: getattr(spec, k) for k in ("family", "head_sizes", "obs_dim", "queue_stride")}
+    else:                  # a file: its spec, read without building the networks
+        from .io import read_torch
+
+        state = read_torch(policy, "rrmbook MAPPO checkpoint or policy file")
+        spec = state.get("spec") if isinstance(state, dict) else None
+        if not isinstance(spec, dict):
+            raise ValueError(f"{policy} is not a rrmbook MAPPO checkpoint or policy file")
+    if spec["family"] != "cellular":
+        return {}
+    max_devices = int(spec["head_sizes"][0]) - 1
+    per_block = max_devices * int(spec["queue_stride"])
+    return {"max_devices": max_devices, "max_neighbours": int(spec["obs_dim"]) // per_block - 1,
+            "truncate_neighbours": True}
+
+
 def make_env(scenario: str, load: str | float | Sequence[float] | None = None, batch: int = 1,
-             seed: int = 0, layout_draws: bool = False,
+             seed: int = 0, layout_draws: bool = False, like=None,
              **overrides) -> ConflictGraphEnv | CellularEnv | PFEnv | LayoutDraws:
     """Build a batched environment for a named scenario.
 
@@ -255,12 +279,18 @@ def make_env(scenario: str, load: str | float | Sequence[float] | None = None, b
     its episode ends (:class:`~rrmbook.envs.drops.LayoutDraws`); it needs a fixed
     ``max_neighbours`` with ``truncate_neighbours=True``.
 
+    ``like=policy`` (a trained MAPPO policy or its file) gives a multi-cell network the
+    observation padding the policy was trained with (:func:`like_policy`), so a policy
+    trained on ``paper-hex19`` runs on a 37- or 61-cell network; explicit overrides win.
+
     >>> env = make_env("paper-cg8", load="heavy", batch=4, seed=0)
     >>> env.n_devices, env.n_agents, env.batch
     (8, 4, 4)
     """
     seed = checks.non_negative_int("seed", seed)
     batch = checks.positive_int("batch", batch)
+    if like is not None:
+        overrides = like_policy(like) | overrides
     if layout_draws is not False:
         return _layout_draws(scenario, load, batch, seed, layout_draws, overrides)
     if isinstance(scenario, tuple(_FAMILIES)):        # a config object, used as it is
@@ -302,7 +332,7 @@ def _layout_draws(scenario, load, batch, seed, layout_draws, overrides) -> Layou
 
 
 def cellular(rings: int = 2, devices_per_cell: int = 3, seed: int = 0,
-             load: str | float = "medium", batch: int = 1, layout_seed: int = 0,
+             load: str | float = "medium", batch: int = 1, layout_seed: int = 0, like=None,
              **overrides) -> CellularEnv:
     """A hexagonal multi-cell network of any size (``rings`` = 2 gives 19 cells).
 
@@ -310,7 +340,7 @@ def cellular(rings: int = 2, devices_per_cell: int = 3, seed: int = 0,
     >>> env.n_agents, env.n_devices
     (7, 14)
     """
-    return make_env("cellular", load=load, batch=batch, seed=seed, rings=rings,
+    return make_env("cellular", load=load, batch=batch, seed=seed, rings=rings, like=like,
                     devices_per_cell=devices_per_cell, layout_seed=layout_seed, **overrides)
 
 

@@ -122,3 +122,35 @@ def test_the_command_line_registers_a_scenario_file(tmp_path, capsys):
         assert "no such file" in capsys.readouterr().err
     finally:
         SCENARIOS.pop("cli-line", None)
+
+
+# ---------------------------------------------------------------- portable policies (item 2)
+def test_a_shipped_policy_runs_on_bigger_networks_like_it_was_trained():
+    """A policy trained on paper-hex19 (19 cells) runs on 37 and 61 cells with like=policy;
+    without it the mismatch error names the fix."""
+    from rrmbook.experiments import get_policy
+    from rrmbook.scenarios import like_policy
+
+    policy = get_policy("hex19-heavy-shared")
+    assert like_policy(policy) == {"max_devices": 3, "max_neighbours": 5,
+                                   "truncate_neighbours": True}
+    for rings, cells in ((3, 37), (4, 61)):
+        env = rrmbook.cellular(rings=rings, load="heavy", like=policy)
+        assert env.n_agents == cells and env.obs_dim == policy.spec.obs_dim
+        assert rrmbook.evaluate(env, policy, slots=20, seed=0).arrived > 0
+    with pytest.raises(ValueError, match=r"obs_dim: trained 234 vs 273.*like=policy"):
+        rrmbook.evaluate(rrmbook.cellular(rings=4), policy, slots=5)
+    with pytest.raises(ValueError, match=r"largest cell \(4 devices\).*'max_devices': 4"):
+        rrmbook.cellular(rings=3, devices_per_cell=4, like=policy)
+
+
+def test_training_with_room_for_bigger_cells(tmp_path):
+    """max_devices / max_neighbours above the training layout's: one policy then serves
+    cells with more devices and wider neighbourhoods."""
+    kwargs = {"max_devices": 4, "max_neighbours": 8, "truncate_neighbours": True}
+    policy, _ = train(_tiny(), "paper-hex19", "heavy", budget_slots=16, progress=False,
+                      env_kwargs=kwargs, checkpoint_dir=tmp_path)
+    env = rrmbook.cellular(rings=3, devices_per_cell=4, load="heavy", like=policy)
+    assert env.n_devices == 148 and rrmbook.evaluate(env, policy, slots=10).arrived > 0
+    same = rrmbook.make_env("paper-hex19", load="light", like=tmp_path / "last.pt")  # a file
+    assert same.max_devices == 4 and same.max_neighbours == 8

@@ -239,7 +239,9 @@ class CellularEnv(BatchedQueueEnv):
         self.max_devices = int(c.max_devices if c.max_devices is not None else counts.max())
         if counts.max() > self.max_devices:
             raise ValueError(f"max_devices={self.max_devices} is smaller than the largest cell "
-                             f"({counts.max()} devices)")
+                             f"({counts.max()} devices): a policy trained for at most "
+                             f"{self.max_devices} devices per cell cannot serve it; train one with "
+                             f"env_kwargs={{'max_devices': {counts.max()}}} (or more)")
         self.agent_devices = -np.ones((self.n_agents, self.max_devices), dtype=np.int64)
         for k in range(self.n_agents):
             mine = np.flatnonzero(self.serving == k)

@@ -85,8 +85,12 @@ class AgentSpec:
         if bad:
             diffs = ", ".join(f"{f}: trained {getattr(self, f)!r} vs {getattr(other, f)!r}"
                               for f in bad)
+            fix = ""
+            if self.family == other.family == "cellular" and "obs_dim" in bad:
+                fix = ("; build the network with make_env(..., like=policy) (or rrmbook.cellular("
+                       "..., like=policy)), which pads its observations as in training")
             raise ValueError(f"the networks were trained on {self.scenario!r} and cannot run on "
-                             f"{other.scenario!r}: mismatch in {diffs}")
+                             f"{other.scenario!r}: mismatch in {diffs}{fix}")
 
     def queue_mask(self) -> torch.Tensor:
         """``(F,)`` bool: which features of X_k are queue lengths."""
