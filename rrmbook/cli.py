@@ -2,6 +2,7 @@
 
     rrmbook evaluate --scenario paper-cg8 --load heavy --policy gms --slots 5000
     rrmbook train mappo --scenario paper-cg8 --load heavy --mode shared --budget laptop
+    rrmbook train mappo --config my.yaml --set lr=3e-4 --set target_kl=null --tensorboard tb/
     rrmbook evaluate --checkpoint runs/mappo/last.pt --slots 5000
     rrmbook compare  --scenario paper-cg8 --load light --policies gms llq qcsma
     rrmbook reproduce fig8 [--slots 5000] [--out results/]
@@ -20,7 +21,7 @@ import json
 import sys
 from pathlib import Path
 
-from .io import writable_dir
+from .io import refuse_to_replace, writable_dir
 
 __all__ = ["main", "build_parser"]
 
@@ -121,28 +122,69 @@ def cmd_evaluate(args) -> int:
 TRAIN_BUDGETS = {"laptop": ("laptop", 1_000_000), "full": ("paper", 1_000_000)}
 
 
-def cmd_train(args) -> int:
-    from .marl import MAPPOConfig, train
+#: the file a run folder of `rrmbook train` keeps its configuration in (`--config` reads it)
+RUN_CONFIG = "config.yaml"
 
-    if args.budget in TRAIN_BUDGETS:
-        preset, slots = TRAIN_BUDGETS[args.budget]
+
+def train_config(budget: str, config_file: str | None = None, mode: str | None = None,
+                 overrides: list[str] | tuple[str, ...] = ()):
+    """``(MAPPOConfig, copy-slots)`` of ``rrmbook train mappo``: the ``--budget`` preset's
+    config, or the ``--config`` file's, then ``--mode``, then every ``--set FIELD=VALUE``.
+    Raises ``ValueError`` (an unknown field named, with the list of fields) before any
+    work."""
+    from .io import config_from_dict, config_to_dict, load_config, parse_overrides
+    from .marl import MAPPOConfig
+
+    if budget in TRAIN_BUDGETS:
+        preset, slots = TRAIN_BUDGETS[budget]
     else:
         try:
-            preset, slots = "laptop", int(args.budget)
+            preset, slots = "laptop", int(budget)
         except ValueError:
             raise ValueError(f"budget must be one of {sorted(TRAIN_BUDGETS)} or a number of "
-                             f"copy-slots, got {args.budget!r}") from None
-    config = getattr(MAPPOConfig, preset)(mode=args.mode)
-    out = Path(args.out or f"runs/mappo-{args.scenario}-{args.load}-{args.mode}-s{args.seed}")
+                             f"copy-slots, got {budget!r}") from None
+    changes = ({"mode": mode} if mode is not None else {}) | parse_overrides(overrides)
+    try:
+        if config_file is not None:
+            config = load_config(MAPPOConfig, config_file, **changes)
+        else:
+            base = config_to_dict(getattr(MAPPOConfig, preset)())
+            config = config_from_dict(MAPPOConfig, base, what="--set: MAPPOConfig", **changes)
+    except TypeError as err:  # a value of the wrong kind that the config did not catch
+        raise ValueError(f"MAPPOConfig: {err}") from None
+    return config, slots
+
+
+def cmd_train(args) -> int:
+    from .io import save_config
+    from .marl import train
+
+    def folder(mode: str) -> Path:
+        return Path(args.out or f"runs/mappo-{args.scenario}-{args.load}-{mode}-s{args.seed}")
+
+    config_file = args.config
+    if config_file is None and args.resume:   # resume with the config the run started with
+        saved = folder(args.mode or "shared") / RUN_CONFIG
+        config_file = saved if saved.is_file() else None
+    config, slots = train_config(args.budget, config_file, args.mode, args.set)
+    out = folder(config.mode)
     writable_dir(out, "--out")   # a file, a read-only mount or a full disk: refused now
+    if not args.resume and not args.overwrite:   # before config.yaml replaces anything
+        refuse_to_replace(out / "last.pt", out / "learning_curve.csv")
+    command = (f"rrmbook train mappo --scenario {args.scenario} --load {args.load} "
+               f"--seed {args.seed} --budget {args.budget} --config {out / RUN_CONFIG}")
+    save_config(config, out / RUN_CONFIG,
+                comment=f"MAPPOConfig of this run; to run it again:\n{command}")
     policy, history = train(config, args.scenario, _load_arg(args.load), seed=args.seed,
                             budget_slots=slots, checkpoint_dir=out, resume=args.resume,
                             progress=not args.quiet, log_csv=out / "learning_curve.csv",
-                            overwrite=args.overwrite, threads=args.threads)
+                            tensorboard_dir=args.tensorboard, overwrite=args.overwrite,
+                            threads=args.threads)
     last = history[-1] if history else {}
-    print(f"trained {args.mode} MAPPO on {args.scenario} (load {args.load}) for "
+    print(f"trained {config.mode} MAPPO on {args.scenario} (load {args.load}) for "
           f"{last.get('slots', 0)} copy-slots in {last.get('time_s', 0.0):.0f} s")
-    print(f"checkpoint: {out / 'last.pt'}   learning curve: {out / 'learning_curve.csv'}")
+    print(f"checkpoint: {out / 'last.pt'}   learning curve: {out / 'learning_curve.csv'}   "
+          f"config: {out / RUN_CONFIG}")
     print(f"evaluate:   rrmbook evaluate --checkpoint {out / 'last.pt'} --slots 5000")
     return 0
 
@@ -336,14 +378,26 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("algorithm", choices=["mappo"])
     sp.add_argument("--scenario", default="paper-cg8")
     sp.add_argument("--load", default="heavy")
-    sp.add_argument("--mode", choices=["shared", "separate"], default="shared")
+    sp.add_argument("--mode", choices=["shared", "separate"], default=None,
+                    help="shared (default) or separate networks: MAPPOConfig.mode")
+    sp.add_argument("--config", default=None, metavar="FILE",
+                    help="a MAPPOConfig file (.yaml/.yml, .toml or .json; a run folder's "
+                         "config.yaml) instead of the --budget preset's config")
+    sp.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="change one MAPPOConfig field (VALUE read as YAML: 3e-4, null, "
+                         "true, gru); repeatable; applied after --config and --mode")
+    sp.add_argument("--tensorboard", default=None, metavar="DIR",
+                    help="also write TensorBoard scalars to DIR (pip install tensorboard)")
     sp.add_argument("--budget", default="laptop",
                     help="laptop (the fast preset, 1M copy-slots: about 4 minutes on 2 cores; "
                          "shared MAPPO beat GMS on paper-cg8 heavy after 0.5-0.8M in 3 seeds), "
                          "full (Table II preset, 1M), or a number of copy-slots")
     sp.add_argument("--seed", type=int, default=0)
-    sp.add_argument("--out", default=None, help="run folder (checkpoint and learning curve)")
-    sp.add_argument("--resume", action="store_true", help="continue from the run folder's checkpoint")
+    sp.add_argument("--out", default=None,
+                    help="run folder (checkpoint, learning curve and config.yaml)")
+    sp.add_argument("--resume", action="store_true",
+                    help="continue from the run folder's checkpoint (with the folder's "
+                         "config.yaml unless --config is given)")
     sp.add_argument("--overwrite", action="store_true",
                     help="start afresh in a run folder that holds an earlier run (which is "
                          "refused otherwise)")

@@ -28,8 +28,6 @@ recurrent states.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import time
 from collections.abc import Callable
@@ -44,7 +42,7 @@ from .. import checks, seeding
 from ..envs.base import env_restore, env_snapshot
 from ..io import (
     CHECKPOINT_NAME,
-    atomic_write_text,
+    TrainingLog,
     atomic_write_torch,
     read_torch,
     refuse_to_replace,
@@ -667,21 +665,6 @@ def _plain(load):
     return float(arr) if arr.ndim == 0 else arr.tolist()
 
 
-def _write_log(path: Path, history: list[dict]) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=LOG_FIELDS, lineterminator="\n",
-                            extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(history)
-    atomic_write_text(path, buffer.getvalue())
-
-
-def _append_log(path: Path, record: dict) -> None:
-    with open(path, "a", newline="") as f:
-        csv.DictWriter(f, fieldnames=LOG_FIELDS, lineterminator="\n",
-                       extrasaction="ignore").writerow(record)
-
-
 def run_test_evaluation(policy: MAPPOPolicy, config: MAPPOConfig, scenario: str, load,
                     env_kwargs: dict | None = None) -> dict:
     """One test evaluation of a policy during training (see ``MAPPOConfig.test_interval``):
@@ -708,7 +691,8 @@ def train(config: MAPPOConfig | None = None, scenario: str = "paper-cg8",
           checkpoint_dir: str | Path | None = None, resume: bool | str | Path = False,
           progress: bool | None = None, log_csv: str | Path | None = None,
           callback: Callable[[MAPPOPolicy, dict], bool | None] | None = None,
-          env_kwargs: dict | None = None, overwrite: bool = False) -> tuple[MAPPOPolicy, list[dict]]:
+          env_kwargs: dict | None = None, overwrite: bool = False,
+          tensorboard_dir: str | Path | None = None) -> tuple[MAPPOPolicy, list[dict]]:
     """Train recurrent MAPPO on a named scenario and return ``(policy, history)``.
 
     Parameters
@@ -730,12 +714,16 @@ def train(config: MAPPOConfig | None = None, scenario: str = "paper-cg8",
     threads : torch threads while training (default 1, the fastest for these small networks
         on a laptop; the caller's setting is restored afterwards; ``None`` leaves it alone).
     log_csv : write the learning curve there (columns :data:`LOG_FIELDS`), one row per
-        update.
+        update; a resumed run rewrites it from the checkpoint's history first.
+    tensorboard_dir : write TensorBoard scalars there (needs the optional ``tensorboard``
+        package: ``pip install tensorboard``), one per numeric field of each record, at
+        step ``slots``.
     callback : called after every update with the current policy (sharing the live
         weights) and the record; returning ``True`` stops training.
     overwrite : a fresh run (``resume`` false) refuses, before any work, a ``checkpoint_dir``
         that already holds a checkpoint or a ``log_csv`` that already holds a curve, so an
-        earlier run is never replaced by accident; ``overwrite=True`` replaces them.
+        earlier run is never replaced by accident (a ``tensorboard_dir`` holding event
+        files too); ``overwrite=True`` replaces them.
 
     ``history`` holds one record per update: copy-slots so far, mean individual reward and
     mean queue (packets per device) over the rollout, episodes truncated, the losses, the
@@ -749,12 +737,13 @@ def train(config: MAPPOConfig | None = None, scenario: str = "paper-cg8",
     if resume is True and checkpoint_dir is None:
         raise ValueError("resume=True needs checkpoint_dir (or pass the checkpoint's path)")
     checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
-    log = Path(log_csv) if log_csv is not None else None
+    log = TrainingLog(log_csv, tensorboard_dir, step="slots", fields=LOG_FIELDS)
     if not resume and not overwrite:
-        refuse_to_replace(checkpoint, log)
-    for folder, name in ((checkpoint_dir, "checkpoint_dir"), (log and log.parent, "log_csv's folder")):
-        if folder is not None:
-            writable_dir(folder, name)   # before any work: a file, read-only or full disk
+        refuse_to_replace(checkpoint)
+    log.check(bool(resume), overwrite)   # before any work: an earlier run's logs, and a
+    if checkpoint_dir is not None:       # folder that is a file, read-only or on a full disk
+        writable_dir(checkpoint_dir, "checkpoint_dir")
+    log.check_folders()
     env_kwargs = dict(env_kwargs or {})
     env = make_env(scenario, load=load, batch=config.n_envs, seed=seed, **env_kwargs)
     run = {"scenario": scenario, "load": _plain(load), "env_kwargs": env_kwargs, "seed": int(seed)}
@@ -763,8 +752,20 @@ def train(config: MAPPOConfig | None = None, scenario: str = "paper-cg8",
         remove_stale_temp_files(checkpoint)
     if resume:
         learner.load_state_dict(load_checkpoint(checkpoint if resume is True else resume))
-    if log is not None:
-        _write_log(log, learner.history)
+    log.start(learner.history, resume=bool(resume))
+    try:
+        _train_loop(learner, config, scenario, load, env_kwargs, budget_slots, checkpoint,
+                    log, progress, callback)
+    finally:
+        log.close()
+    policy = learner.policy().copy()
+    policy.actor.cpu()  # a trained policy acts on the CPU, like every other policy
+    return policy, learner.history
+
+
+def _train_loop(learner: MAPPO, config: MAPPOConfig, scenario: str, load, env_kwargs: dict,
+                budget_slots: int, checkpoint: Path | None, log: TrainingLog,
+                progress: bool | None, callback) -> None:
     with tqdm(total=budget_slots, initial=min(learner.slots, budget_slots),
               disable=not show_progress(progress),
               unit="slot", desc=f"MAPPO-{config.mode}") as bar:
@@ -773,8 +774,7 @@ def train(config: MAPPOConfig | None = None, scenario: str = "paper-cg8",
             if config.test_interval is not None and (
                     learner.updates % config.test_interval == 0 or learner.slots >= budget_slots):
                 record |= run_test_evaluation(learner.policy(), config, scenario, load, env_kwargs)
-            if log is not None:
-                _append_log(log, record)
+            log.add(record, learner.history)
             bar.update(min(record["slots"], budget_slots) - bar.n)
             bar.set_postfix(queue=f"{record['mean_queue']:.2f}", refresh=False)
             stop = bool(callback(learner.policy(), record)) if callback is not None else False
@@ -783,6 +783,3 @@ def train(config: MAPPOConfig | None = None, scenario: str = "paper-cg8",
                 learner.save(checkpoint)
             if stop:
                 break
-    policy = learner.policy().copy()
-    policy.actor.cpu()  # a trained policy acts on the CPU, like every other policy
-    return policy, learner.history

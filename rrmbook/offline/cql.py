@@ -18,7 +18,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .. import checks, seeding
-from ..io import refuse_to_replace, remove_stale_temp_files, writable_dir
+from ..io import TrainingLog, log_closed, refuse_to_replace, remove_stale_temp_files, writable_dir
 from ..runtime import show_progress, trainer
 from ..scenarios import make_env
 from ..seeding import Stream
@@ -105,7 +105,8 @@ def train_cql(dataset: Dataset, config: SACConfig | DQNConfig | None = None, see
               gradient_steps: int = 20_000, *, checkpoint_dir: str | Path | None = None,
               resume: bool = False, progress: bool | None = None, eval_every: int | None = None,
               eval_slots: int = 1000, callback: Callable | None = None,
-              overwrite: bool = False):
+              overwrite: bool = False, log_csv: str | Path | None = None,
+              tensorboard_dir: str | Path | None = None):
     """Train from ``dataset`` alone for ``gradient_steps`` steps; returns
     ``(policy, history)``.
 
@@ -115,9 +116,12 @@ def train_cql(dataset: Dataset, config: SACConfig | DQNConfig | None = None, see
     Checkpoints (``checkpoint_dir/last.pt``, atomic) every ``config.checkpoint_interval``
     steps; ``resume=True`` continues exactly, and refuses a checkpoint of another dataset
     or configuration; a fresh run refuses a ``checkpoint_dir`` that holds an earlier run's
-    checkpoint unless ``overwrite=True``.  ``progress`` (default: where somebody watches) shows a bar;
-    ``threads`` (default 1) is the number of torch threads while training (see
-    :mod:`rrmbook.runtime`)."""
+    checkpoint unless ``overwrite=True``.  ``log_csv`` (CSV, one row per record) and
+    ``tensorboard_dir`` (TensorBoard scalars at step ``updates``; needs ``pip install
+    tensorboard``) log the history as :func:`~rrmbook.offline.train_sac` does; a resumed run
+    rewrites the CSV from its checkpoint's history.  ``progress`` (default: where somebody
+    watches) shows a bar; ``threads`` (default 1) is the number of torch threads while
+    training (see :mod:`rrmbook.runtime`)."""
     config = CQLConfig() if config is None else config
     if not isinstance(config, SACConfig | DQNConfig):
         raise TypeError(f"config must be a SACConfig/CQLConfig or DQNConfig, got "
@@ -130,11 +134,14 @@ def train_cql(dataset: Dataset, config: SACConfig | DQNConfig | None = None, see
                          f"({config.batch_size})")
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs checkpoint_dir")
+    log = TrainingLog(log_csv, tensorboard_dir, step="updates")
+    if checkpoint_dir is not None and not resume and not overwrite:
+        refuse_to_replace(Path(checkpoint_dir) / CHECKPOINT_NAME)
+    log.check(resume, overwrite)
     if checkpoint_dir is not None:
-        if not resume and not overwrite:
-            refuse_to_replace(Path(checkpoint_dir) / CHECKPOINT_NAME)
         writable_dir(checkpoint_dir, "checkpoint_dir")
         remove_stale_temp_files(Path(checkpoint_dir) / CHECKPOINT_NAME)
+    log.check_folders()
     cls = DQNLearner if isinstance(config, DQNConfig) else SACLearner
     learner = cls(config, dataset.n_agents, dataset.obs_dim,
                   int(dataset.meta.get("n_actions", int(dataset.actions.max()) + 1)), seed=seed)
@@ -161,8 +168,10 @@ def train_cql(dataset: Dataset, config: SACConfig | DQNConfig | None = None, see
 
     data = dataset.arrays()
     stats: dict = {}
-    with tqdm(total=gradient_steps, initial=min(learner.updates, gradient_steps),
-              disable=not show_progress(progress), unit="step", desc=learner.name) as bar:
+    log.start(history, resume=resume)
+    with log_closed(log), tqdm(total=gradient_steps, initial=min(learner.updates, gradient_steps),
+                               disable=not show_progress(progress), unit="step",
+                               desc=learner.name) as bar:
         while learner.updates < gradient_steps:
             start = time.perf_counter()
             idx = rng.integers(0, len(dataset), size=config.batch_size)
@@ -175,6 +184,7 @@ def train_cql(dataset: Dataset, config: SACConfig | DQNConfig | None = None, see
                 if eval_env is not None:
                     record |= eval_scores(eval_env, learner, eval_slots)
                 history.append(record)
+                log.add(record, history)
                 if callback is not None and callback(learner.policy(), record):
                     break
             if learner.updates % config.checkpoint_interval == 0:

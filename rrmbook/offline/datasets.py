@@ -53,7 +53,7 @@ from .. import __version__, checks, seeding
 from ..envs.base import FAMILIES, require_family
 from ..envs.cellular_env import LinkPowers
 from ..envs.pettingzoo_env import truncation_reasons
-from ..io import atomic_write_json, atomic_write_npz
+from ..io import atomic_write_json, atomic_write_npz, to_plain
 from ..policy import Policy, as_policy
 from ..seeding import Stream
 
@@ -221,28 +221,12 @@ class EpsilonBehaviour(Policy):
         return np.where(self.rng.random(a.shape) < self.epsilon, pick, a)
 
 
-def _jsonable(value):
-    """A config value as plain JSON: arrays and tuples as lists, a conflict graph as its
-    edges and owners, a layout (a dataclass) field by field."""
-    if isinstance(value, np.ndarray | np.generic):
-        return value.tolist()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if hasattr(value, "edges") and hasattr(value, "nodes"):  # a networkx graph
-        nodes = sorted(value.nodes)
-        return {"nodes": len(nodes), "agent": [int(value.nodes[d]["agent"]) for d in nodes],
-                "edges": sorted([int(u), int(v)] for u, v in value.edges)}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 def _env_meta(env) -> dict:
     if env.family == "pf":  # PF datasets: the sidecar of before (byte for byte)
         cfg = {k: v for k, v in asdict(env.config).items() if k != "noise_w"}
         return {"scenario": env.config.name, "env_config": cfg, "n_agents": env.n_agents,
                 "obs_dim": env.obs_dim, "n_actions": env.n_actions}
-    cfg = {f.name: _jsonable(getattr(env.config, f.name)) for f in dataclasses.fields(env.config)}
+    cfg = {f.name: to_plain(getattr(env.config, f.name)) for f in dataclasses.fields(env.config)}
     per_entry = np.atleast_1d(np.asarray(env.n_actions, dtype=np.int64))
     action_shape = (env.n_subbands,) + ((per_entry.size,) if per_entry.size > 1 else ())
     return {"scenario": env.config.name, "env_config": cfg, "n_agents": env.n_agents,

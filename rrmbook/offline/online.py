@@ -15,7 +15,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .. import checks, seeding
-from ..io import refuse_to_replace, remove_stale_temp_files, writable_dir
+from ..io import TrainingLog, log_closed, refuse_to_replace, remove_stale_temp_files, writable_dir
 from ..runtime import show_progress, trainer
 from ..scenarios import make_env
 from ..seeding import Stream
@@ -37,7 +37,8 @@ def train_online(learner_cls, config, scenario: str = "pf-4x20", seed: int = 0,
                  budget_steps: int = 50_000, *, checkpoint_dir: str | Path | None = None,
                  resume: bool = False, progress: bool | None = None, eval_every: int | None = None,
                  eval_slots: int = 1000, callback: Callable | None = None,
-                 env_kwargs: dict | None = None, overwrite: bool = False):
+                 env_kwargs: dict | None = None, overwrite: bool = False,
+                 log_csv: str | Path | None = None, tensorboard_dir: str | Path | None = None):
     """Train a learner online and return ``(policy, history)``.
 
     ``budget_steps`` counts transitions (whole batches of ``config.n_envs``).  Every
@@ -49,16 +50,24 @@ def train_online(learner_cls, config, scenario: str = "pf-4x20", seed: int = 0,
     of a step, after that step's record).  A fresh run refuses a ``checkpoint_dir`` that
     holds an earlier run's checkpoint unless ``overwrite=True``.  ``callback(policy,
     record)`` returning True stops training.
+    ``log_csv`` gets the history as CSV (one row per record, appended as it comes; the
+    columns are the records' keys in order of first appearance; a resumed run rewrites it
+    from the checkpoint's history first); ``tensorboard_dir`` gets one TensorBoard scalar
+    per numeric record field at step ``steps`` (needs ``pip install tensorboard``). A fresh
+    run refuses earlier logs there too unless ``overwrite=True``.
     ``progress`` (default: where somebody watches) shows a bar; ``threads`` (default 1) is
     the number of torch threads while training (see :mod:`rrmbook.runtime`)."""
     budget_steps = checks.positive_int("budget_steps", budget_steps)
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs checkpoint_dir")
     checkpoint = Path(checkpoint_dir) / CHECKPOINT_NAME if checkpoint_dir is not None else None
+    log = TrainingLog(log_csv, tensorboard_dir, step="steps")
     if not resume and not overwrite:
         refuse_to_replace(checkpoint)
+    log.check(resume, overwrite)
     if checkpoint_dir is not None:
         writable_dir(checkpoint_dir, "checkpoint_dir")
+    log.check_folders()
     env_kwargs = dict(env_kwargs or {})
     env = make_env(scenario, batch=config.n_envs, seed=seed, **env_kwargs)
     eval_env = make_env(scenario, batch=4, seed=1, **env_kwargs)
@@ -97,9 +106,10 @@ def train_online(learner_cls, config, scenario: str = "pf-4x20", seed: int = 0,
                 "elapsed": elapsed, "history": history, "reward_acc": [reward_sum, reward_n],
                 "stats": stats})
 
-    with tqdm(total=budget_steps, initial=min(steps, budget_steps),
-              disable=not show_progress(progress),
-              unit="step", desc=learner.name) as bar:
+    log.start(history, resume=resume)
+    with log_closed(log), tqdm(total=budget_steps, initial=min(steps, budget_steps),
+                               disable=not show_progress(progress),
+                               unit="step", desc=learner.name) as bar:
         while steps < budget_steps:
             start = time.perf_counter()
             if steps < config.warmup_steps:
@@ -129,6 +139,7 @@ def train_online(learner_cls, config, scenario: str = "pf-4x20", seed: int = 0,
                 if eval_every is not None:
                     record |= eval_scores(eval_env, learner, eval_slots)
                 history.append(record)
+                log.add(record, history)
                 if callback is not None and callback(learner.policy(), record):
                     break
             if save_due:  # after the step's record, so a resumed run repeats nothing

@@ -350,7 +350,8 @@ def train_sac(config: SACConfig | None = None, scenario: str = "pf-4x20", seed: 
     """Train discrete SAC online; returns ``(policy, history)``.  ``budget_steps`` counts
     transitions (one copy advancing one step); keyword arguments as
     :func:`rrmbook.offline.online.train_online` (checkpoint_dir, resume, progress,
-    eval_every, callback, env_kwargs)."""
+    eval_every, callback, env_kwargs, overwrite, and the logs ``log_csv`` and
+    ``tensorboard_dir``)."""
     config = SACConfig() if config is None else config
     if not isinstance(config, SACConfig):
         raise TypeError(f"config must be a SACConfig, got {type(config).__name__}")
