@@ -504,12 +504,18 @@ def main(argv: list[str] | None = None) -> int:
 
         torch.set_num_threads(threads)
     try:
-        for path in args.register:   # your own scenarios, before any name is looked up
-            if not Path(path).is_file():
-                raise FileNotFoundError(f"--register {path}: no such file")
-            import runpy
+        if args.register:   # your own scenarios, here and in every worker process
+            import os
 
-            runpy.run_path(path, run_name="__rrmbook_register__")
+            from .scenarios import REGISTER_ENV, register_from_env
+
+            for path in args.register:
+                if not Path(path).is_file():
+                    raise FileNotFoundError(f"--register {path}: no such file")
+            paths = [str(Path(p).resolve()) for p in args.register]
+            os.environ[REGISTER_ENV] = os.pathsep.join(
+                [p for p in os.environ.get(REGISTER_ENV, "").split(os.pathsep) if p] + paths)
+            register_from_env()
         return args.func(args)
     except (ValueError, TypeError, FileNotFoundError, FileExistsError) as err:
         print(f"rrmbook: error: {err}", file=sys.stderr)

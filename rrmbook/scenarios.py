@@ -129,7 +129,30 @@ SCENARIOS: dict[str, Scenario] = {
 _BUILTIN = frozenset(SCENARIOS)
 
 
+#: files that register scenarios of your own, separated by os.pathsep: every process that
+#: looks up a name it does not know runs them once (``rrmbook --register FILE`` sets it, so
+#: the sweep runner's worker processes know your scenarios too)
+REGISTER_ENV = "RRMBOOK_REGISTER"
+_REGISTERED_FILES: set[str] = set()
+
+
+def register_from_env() -> list[str]:
+    """Run the registration files named by ``$RRMBOOK_REGISTER`` not yet run here."""
+    import os
+    import runpy
+
+    done = []
+    for path in filter(None, os.environ.get(REGISTER_ENV, "").split(os.pathsep)):
+        if path not in _REGISTERED_FILES:
+            _REGISTERED_FILES.add(path)
+            runpy.run_path(path, run_name="__rrmbook_register__")
+            done.append(path)
+    return done
+
+
 def get_scenario(name: str) -> Scenario:
+    if isinstance(name, str) and name not in SCENARIOS:
+        register_from_env()
     if not isinstance(name, str) or name not in SCENARIOS:
         raise ValueError(f"unknown scenario {name!r}; choose one of {sorted(SCENARIOS)}, or "
                          "register your own with rrmbook.register_scenario(name, build)")

@@ -154,3 +154,35 @@ def test_training_with_room_for_bigger_cells(tmp_path):
     assert env.n_devices == 148 and rrmbook.evaluate(env, policy, slots=10).arrived > 0
     same = rrmbook.make_env("paper-hex19", load="light", like=tmp_path / "last.pt")  # a file
     assert same.max_devices == 4 and same.max_neighbours == 8
+
+
+def test_a_cli_sweep_over_your_scenario_in_spawned_workers(tmp_path, monkeypatch, capsys):
+    """`rrmbook --register FILE sweep ...`: the local workers are fresh processes; they find
+    the scenario through $RRMBOOK_REGISTER, which --register sets."""
+    import json
+    import textwrap
+
+    from rrmbook.scenarios import REGISTER_ENV
+
+    monkeypatch.delenv(REGISTER_ENV, raising=False)
+    script = tmp_path / "my_net.py"
+    script.write_text(textwrap.dedent("""\
+        import networkx as nx
+        import rrmbook
+        from rrmbook.envs import ConflictGraphConfig
+        g = nx.DiGraph([(0, 1), (1, 2), (2, 3), (3, 0)])
+        nx.set_node_attributes(g, {0: 0, 1: 0, 2: 1, 3: 1}, "agent")
+        rrmbook.register_scenario("sweep-ring", ConflictGraphConfig(graph=g, arrival_rate=0.2),
+                                  loads={"medium": 0.2}, overwrite=True)
+        """))
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("scenarios: [sweep-ring]\nmethods: [llq, gms]\nseeds: 2\nslots: 100\n")
+    store = tmp_path / "store"
+    try:
+        assert main(["--register", str(script), "sweep", str(spec), "--store", str(store),
+                     "--workers", "2", "--quiet"]) == 0
+        assert "4 done, 0 failed" in capsys.readouterr().out
+        records = [json.loads(p.read_text()) for p in (store / "cells").glob("*.json")]
+        assert len(records) == 4 and all(r["status"] == "ok" for r in records)
+    finally:
+        SCENARIOS.pop("sweep-ring", None)
