@@ -196,30 +196,24 @@ def register_scenario(name: str, build, *, loads: dict[str, float] | None = None
     loads = {str(k): float(v) for k, v in (loads or {}).items()}
     if isinstance(build, tuple(_FAMILIES)):
         config = build
-        family = _FAMILIES[type(config)]
 
         def builder(rate, **overrides):
-            fields = {"name": name} | overrides
-            if rate is not None:
-                fields["arrival_rate"] = rate
+            fields = overrides if rate is None else {"arrival_rate": rate} | overrides
             return dataclasses.replace(config, **fields)
     elif callable(build):
         builder = build
-        first = next(iter(loads.values()), None)
-        probe = build(first) if first is not None else build(None)
-        if not isinstance(probe, tuple(_FAMILIES)):
-            raise TypeError(f"build must return a ConflictGraphConfig, CellularConfig or "
-                            f"PFConfig, got {type(probe).__name__}")
-        family = _FAMILIES[type(probe)]
     else:
         raise TypeError(f"build must be a config or a function returning one, got "
                         f"{type(build).__name__}")
+    probe = builder(next(iter(loads.values()), None))   # a broken build fails now
+    family = next((f for cls, f in _FAMILIES.items() if isinstance(probe, cls)), None)
+    if family is None:
+        raise TypeError(f"build must return a ConflictGraphConfig, CellularConfig or PFConfig, "
+                        f"got {type(probe).__name__}")
 
     def named(rate, **overrides):
-        out = builder(rate, **overrides)
-        return out if out.name == name else dataclasses.replace(out, name=name)
+        return dataclasses.replace(builder(rate, **overrides), name=name)
 
-    named(None if family == "pf" or not loads else next(iter(loads.values())))  # fails now
     scenario = Scenario(name, description or f"registered scenario ({family})", family, loads,
                         named, load_unit="none (full buffers)" if family == "pf"
                         else "packets/slot")
